@@ -1,0 +1,545 @@
+//! Configuration: the TOML file an operator writes, validated into [`Config`].
+//!
+//! The file is looked up as `--config PATH`, else `$REGIOCAL_CONFIG`, else
+//! `config/regiocal.toml`. Relative paths inside it (the store, local file sources) are relative
+//! to the directory of the config file. Unknown keys are errors, and every error names the key
+//! (and the source, for `[[source]]` entries).
+
+use crate::fetch::schedule::Schedule;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "REGIOCAL_CONFIG";
+/// The config file used when neither `--config` nor `REGIOCAL_CONFIG` is set.
+pub const DEFAULT_CONFIG: &str = "config/regiocal.toml";
+
+/// Errors reading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: source \"{source_id}\": {key}: {message}")]
+    Source {
+        path: PathBuf,
+        source_id: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub calendar: CalendarConfig,
+    pub fetch: FetchConfig,
+    pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_bind")]
+    pub bind: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: default_bind(),
+        }
+    }
+}
+
+fn default_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// SQLite database file (created if missing).
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct CalendarConfig {
+    /// Calendar name (X-WR-CALNAME / NAME).
+    pub name: String,
+    /// Optional description (X-WR-CALDESC / DESCRIPTION).
+    pub description: Option<String>,
+    /// Zone for floating times, all-day dates and date filters.
+    pub timezone: Tz,
+    /// Days before today that the expansion window covers.
+    pub past_days: u32,
+    /// Days after today that the expansion window covers.
+    pub future_days: u32,
+    /// Suggested polling interval for subscribers (REFRESH-INTERVAL, X-PUBLISHED-TTL,
+    /// Cache-Control).
+    pub refresh_minutes: u32,
+    /// Hard cap of occurrences expanded per series.
+    pub max_occurrences_per_series: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// Total time allowed for one fetch.
+    pub timeout_secs: u64,
+    /// Largest body accepted (after decompression).
+    pub max_body_bytes: usize,
+    /// How many sources are fetched at the same time.
+    pub concurrency: usize,
+    /// User-Agent header sent with every request.
+    pub user_agent: String,
+    /// A fetch that loses more than this share of a source's future occurrences is held back...
+    pub shrink_threshold_percent: u32,
+    /// ...until this many fetches in a row confirm it.
+    pub shrink_confirmations: u32,
+}
+
+/// One feed to pull.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub id: String,
+    pub name: String,
+    pub location: SourceLocation,
+    pub format: FormatChoice,
+    pub schedule: Schedule,
+    pub categories: Vec<String>,
+    pub license: Option<String>,
+    pub attribution: Option<String>,
+}
+
+/// Where a source's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceLocation {
+    Http(url::Url),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceLocation::Http(url) => {
+                // Never show credentials.
+                let mut shown = url.clone();
+                let _ = shown.set_username("");
+                let _ = shown.set_password(None);
+                write!(f, "{shown}")
+            }
+            SourceLocation::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// The `format` key of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatChoice {
+    /// Detect from the body.
+    Auto,
+    Ics,
+}
+
+// ---- raw (serde) shapes -------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: ServerConfig,
+    #[serde(default)]
+    store: RawStore,
+    calendar: RawCalendar,
+    #[serde(default)]
+    fetch: RawFetch,
+    #[serde(default, rename = "source")]
+    sources: Vec<RawSource>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default = "default_store_path")]
+    path: PathBuf,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        Self {
+            path: default_store_path(),
+        }
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("regiocal.sqlite")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    name: String,
+    description: Option<String>,
+    #[serde(default = "default_timezone")]
+    timezone: String,
+    #[serde(default = "default_past_days")]
+    past_days: u32,
+    #[serde(default = "default_future_days")]
+    future_days: u32,
+    #[serde(default = "default_refresh")]
+    refresh_minutes: u32,
+    #[serde(default = "default_max_occ")]
+    max_occurrences_per_series: usize,
+}
+
+fn default_timezone() -> String {
+    "Europe/Berlin".into()
+}
+fn default_past_days() -> u32 {
+    30
+}
+fn default_future_days() -> u32 {
+    365
+}
+fn default_refresh() -> u32 {
+    60
+}
+fn default_max_occ() -> usize {
+    1000
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    timeout_secs: Option<u64>,
+    max_body_bytes: Option<usize>,
+    concurrency: Option<usize>,
+    user_agent: Option<String>,
+    shrink_threshold_percent: Option<u32>,
+    shrink_confirmations: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    id: String,
+    name: String,
+    url: String,
+    #[serde(default = "default_format")]
+    format: FormatChoice,
+    schedule: Option<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    license: Option<String>,
+    attribution: Option<String>,
+}
+
+fn default_format() -> FormatChoice {
+    FormatChoice::Auto
+}
+
+/// Default schedule of a source: hourly, at minute 0 (plus per-source jitter).
+pub const DEFAULT_SCHEDULE: &str = "0 * * * *";
+
+impl Config {
+    /// Resolves the config path from the CLI flag, the environment, or the default.
+    pub fn resolve_path(flag: Option<&Path>) -> PathBuf {
+        flag.map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates config text; `path` is used for messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.into(),
+            message,
+        };
+
+        let timezone: Tz = raw.calendar.timezone.parse().map_err(|_| {
+            invalid(
+                "calendar.timezone",
+                format!("unknown IANA time zone {:?}", raw.calendar.timezone),
+            )
+        })?;
+        if raw.calendar.name.trim().is_empty() {
+            return Err(invalid("calendar.name", "must not be empty".into()));
+        }
+        if raw.calendar.future_days == 0 || raw.calendar.future_days > 3660 {
+            return Err(invalid(
+                "calendar.future_days",
+                "must be between 1 and 3660".into(),
+            ));
+        }
+        if raw.calendar.past_days > 3660 {
+            return Err(invalid("calendar.past_days", "must be at most 3660".into()));
+        }
+        if raw.calendar.refresh_minutes == 0 {
+            return Err(invalid(
+                "calendar.refresh_minutes",
+                "must be at least 1".into(),
+            ));
+        }
+        if !(1..=100_000).contains(&raw.calendar.max_occurrences_per_series) {
+            return Err(invalid(
+                "calendar.max_occurrences_per_series",
+                "must be between 1 and 100000".into(),
+            ));
+        }
+
+        let fetch = FetchConfig {
+            timeout_secs: raw.fetch.timeout_secs.unwrap_or(30),
+            max_body_bytes: raw.fetch.max_body_bytes.unwrap_or(15 * 1024 * 1024),
+            concurrency: raw.fetch.concurrency.unwrap_or(4),
+            user_agent: raw
+                .fetch
+                .user_agent
+                .unwrap_or_else(|| format!("regiocal/{}", env!("CARGO_PKG_VERSION"))),
+            shrink_threshold_percent: raw.fetch.shrink_threshold_percent.unwrap_or(20),
+            shrink_confirmations: raw.fetch.shrink_confirmations.unwrap_or(3),
+        };
+        if fetch.timeout_secs == 0 {
+            return Err(invalid("fetch.timeout_secs", "must be at least 1".into()));
+        }
+        if fetch.concurrency == 0 {
+            return Err(invalid("fetch.concurrency", "must be at least 1".into()));
+        }
+        if fetch.max_body_bytes < 1024 {
+            return Err(invalid(
+                "fetch.max_body_bytes",
+                "must be at least 1024".into(),
+            ));
+        }
+        if fetch.shrink_threshold_percent > 100 {
+            return Err(invalid(
+                "fetch.shrink_threshold_percent",
+                "must be 0 to 100".into(),
+            ));
+        }
+
+        let mut seen = HashSet::new();
+        let mut sources = Vec::with_capacity(raw.sources.len());
+        for s in raw.sources {
+            let bad = |key: &str, message: String| ConfigError::Source {
+                path: path.to_path_buf(),
+                source_id: s.id.clone(),
+                key: key.into(),
+                message,
+            };
+            if s.id.is_empty()
+                || s.id.len() > 64
+                || !s
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                return Err(bad(
+                    "id",
+                    "must be 1-64 characters of a-z, 0-9, '-' and '_'".into(),
+                ));
+            }
+            if !seen.insert(s.id.clone()) {
+                return Err(bad("id", "is used by another source".into()));
+            }
+            if s.name.trim().is_empty() {
+                return Err(bad("name", "must not be empty".into()));
+            }
+            let location = parse_location(&s.url, &base).map_err(|m| bad("url", m))?;
+            let schedule_text = s.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE);
+            let schedule =
+                Schedule::parse(schedule_text).map_err(|e| bad("schedule", e.to_string()))?;
+            let categories = s
+                .categories
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            sources.push(SourceConfig {
+                id: s.id,
+                name: s.name,
+                location,
+                format: s.format,
+                schedule,
+                categories,
+                license: s.license,
+                attribution: s.attribution,
+            });
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            server: raw.server,
+            store: StoreConfig {
+                path: base.join(raw.store.path),
+            },
+            calendar: CalendarConfig {
+                name: raw.calendar.name,
+                description: raw.calendar.description,
+                timezone,
+                past_days: raw.calendar.past_days,
+                future_days: raw.calendar.future_days,
+                refresh_minutes: raw.calendar.refresh_minutes,
+                max_occurrences_per_series: raw.calendar.max_occurrences_per_series,
+            },
+            fetch,
+            sources,
+        })
+    }
+
+    /// The source with this id.
+    pub fn source(&self, id: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+}
+
+/// Parses a source `url`: an http(s) URL, or a local path (relative to the config directory).
+fn parse_location(text: &str, base: &Path) -> Result<SourceLocation, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some((scheme, _)) = text.split_once("://") {
+        let url = url::Url::parse(text).map_err(|e| format!("invalid URL: {e}"))?;
+        return match scheme.to_ascii_lowercase().as_str() {
+            "http" | "https" => {
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err("URLs with credentials are not allowed".into());
+                }
+                if url.host_str().is_none_or(str::is_empty) {
+                    return Err("URL has no host".into());
+                }
+                Ok(SourceLocation::Http(url))
+            }
+            "file" => Err("use a plain path instead of a file:// URL".into()),
+            other => Err(format!(
+                "unsupported scheme {other:?} (use http, https or a local path)"
+            )),
+        };
+    }
+    Ok(SourceLocation::File(base.join(text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/regiocal/regiocal.toml"))
+    }
+
+    const MINIMAL: &str = "[calendar]\nname = \"Test\"\n";
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let cfg = parse(&format!(
+            "{MINIMAL}[store]\npath = \"data/db.sqlite\"\n[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"feeds/a.ics\"\n"
+        ))
+        .unwrap();
+        assert_eq!(cfg.calendar.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(
+            cfg.store.path,
+            PathBuf::from("/etc/regiocal/data/db.sqlite")
+        );
+        assert_eq!(
+            cfg.sources[0].location,
+            SourceLocation::File(PathBuf::from("/etc/regiocal/feeds/a.ics"))
+        );
+        assert_eq!(cfg.sources[0].format, FormatChoice::Auto);
+        assert_eq!(cfg.server.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = parse(&format!("{MINIMAL}colour = \"red\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+        let err = parse(&format!(
+            "{MINIMAL}[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"a.ics\"\nshedule = \"x\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown field `shedule`"), "{err}");
+    }
+
+    #[test]
+    fn bad_schedule_names_source_and_key() {
+        let err = parse(&format!(
+            "{MINIMAL}[[source]]\nid = \"theater-x\"\nname = \"X\"\nurl = \"a.ics\"\nschedule = \"every day\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("source \"theater-x\": schedule: "), "{err}");
+    }
+
+    #[test]
+    fn refuses_odd_urls() {
+        for (url, needle) in [
+            ("ftp://example.org/a.ics", "unsupported scheme"),
+            ("gopher://example.org/", "unsupported scheme"),
+            ("http://u:p@example.org/a.ics", "credentials"),
+            ("file:///etc/passwd", "plain path"),
+        ] {
+            let err = parse(&format!(
+                "{MINIMAL}[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"{url}\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("source \"a\": url: ") && err.contains(needle),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_and_bad_timezone() {
+        let err = parse(&format!(
+            "{MINIMAL}[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"a.ics\"\n[[source]]\nid = \"a\"\nname = \"B\"\nurl = \"b.ics\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("source \"a\": id: is used by another source"),
+            "{err}"
+        );
+        let err = parse("[calendar]\nname = \"T\"\ntimezone = \"Europe/Musterstadt\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("calendar.timezone"), "{err}");
+    }
+}

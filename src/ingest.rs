@@ -1,0 +1,292 @@
+//! One ingest of one source: fetch -> detect + parse -> normalize -> guard -> store.
+//!
+//! A failed fetch or an unreadable body changes nothing but the source's state (error count,
+//! last error, next run). A successful one replaces the source's events in one transaction,
+//! except that:
+//!
+//! * **Shrink guard.** If the new feed has fewer future occurrences than the stored one by more
+//!   than `fetch.shrink_threshold_percent` (default 20 %) and the stored one had at least
+//!   [`SHRINK_MIN_FUTURE`] future occurrences, the fetch is held back and the source is marked
+//!   `suspect`. Only when `fetch.shrink_confirmations` fetches in a row (default 3) agree is the
+//!   smaller feed applied. An empty feed is the extreme case of this.
+//! * **Past events are kept.** Stored events that ended before now and are missing from the new
+//!   feed stay (feeds commonly drop what is over).
+
+use crate::config::{CalendarConfig, Config, SourceConfig};
+use crate::fetch::{Fetched, Fetcher};
+use crate::format::{self, ParseContext};
+use crate::model::{Event, SourceState, StoredEvent};
+use crate::normalize::recurrence::{self, Window};
+use crate::normalize::{self, NormalizeOptions};
+use crate::store::{ApplyStats, Store, StoreError};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+/// The shrink guard only protects sources with at least this many future occurrences.
+pub const SHRINK_MIN_FUTURE: usize = 5;
+
+/// How an ingest ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// New events were stored.
+    Updated,
+    /// Not modified (304, or the same body as last time).
+    Unchanged,
+    /// The feed lost too many events; held back until confirmed.
+    HeldBack,
+    /// Fetch or parse failed; nothing changed.
+    Failed,
+}
+
+/// What happened to one source.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub source: String,
+    pub outcome: Outcome,
+    /// Events (components) in the feed after normalisation.
+    pub events: usize,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+    pub stats: ApplyStats,
+}
+
+/// Errors that stop an ingest from recording anything (the store is unreachable).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Fetches, parses and normalises a source without touching the store (the feed doctor).
+pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig) -> Report {
+    let mut report = Report::new(&source.id);
+    match fetcher.fetch(source, None).await {
+        Err(e) => report.fail(e.to_string()),
+        Ok(Fetched::NotModified) => report.outcome = Outcome::Unchanged,
+        Ok(Fetched::Body(body)) => match parse_body(&body.bytes, source, &cfg.calendar) {
+            Ok((events, warnings)) => {
+                report.outcome = Outcome::Updated;
+                report.events = events.len();
+                report.warnings = warnings;
+            }
+            Err(e) => report.fail(e),
+        },
+    }
+    report
+}
+
+/// Decodes, parses and normalises a body.
+pub fn parse_body(
+    bytes: &[u8],
+    source: &SourceConfig,
+    cal: &CalendarConfig,
+) -> Result<(Vec<Event>, Vec<String>), String> {
+    let ctx = ParseContext {
+        default_tz: cal.timezone,
+    };
+    let (_, parsed) = format::parse(bytes, source.format, &ctx).map_err(|e| e.to_string())?;
+    let opts = NormalizeOptions {
+        categories: source.categories.clone(),
+    };
+    let (events, mut warnings) = normalize::normalize(parsed.events, &opts);
+    let mut all = parsed.warnings;
+    all.append(&mut warnings);
+    Ok((events, all))
+}
+
+impl Report {
+    fn new(source: &str) -> Report {
+        Report {
+            source: source.to_string(),
+            outcome: Outcome::Failed,
+            events: 0,
+            warnings: Vec::new(),
+            error: None,
+            stats: ApplyStats::default(),
+        }
+    }
+
+    fn fail(&mut self, error: String) {
+        self.outcome = Outcome::Failed;
+        self.error = Some(error);
+    }
+}
+
+/// Runs one ingest of `source` and records the result.
+pub async fn ingest_source<S: Store>(
+    cfg: &Config,
+    store: &S,
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    now: DateTime<Utc>,
+) -> Result<Report, IngestError> {
+    let mut state = store
+        .source_state(&source.id)
+        .await?
+        .unwrap_or_else(|| SourceState {
+            id: source.id.clone(),
+            ..Default::default()
+        });
+    state.last_fetch = Some(now);
+    state.next_run = source
+        .schedule
+        .next_run(&source.id, now, cfg.calendar.timezone);
+    let mut report = Report::new(&source.id);
+
+    let body = match fetcher.fetch(source, Some(&state)).await {
+        Err(e) => return record_failure(store, state, report, e.to_string()).await,
+        Ok(Fetched::NotModified) => {
+            record_success(&mut state, now);
+            store.save_state(&state).await?;
+            report.outcome = Outcome::Unchanged;
+            report.events = state.event_count as usize;
+            return Ok(report);
+        }
+        Ok(Fetched::Body(body)) => body,
+    };
+    let hash = hex(&Sha256::digest(&body.bytes));
+    if state.content_hash.as_deref() == Some(hash.as_str()) && state.pending_shrink == 0 {
+        record_success(&mut state, now);
+        state.etag = body.etag;
+        state.last_modified = body.last_modified;
+        store.save_state(&state).await?;
+        report.outcome = Outcome::Unchanged;
+        report.events = state.event_count as usize;
+        return Ok(report);
+    }
+    let (events, warnings) = match parse_body(&body.bytes, source, &cfg.calendar) {
+        Ok(v) => v,
+        Err(e) => return record_failure(store, state, report, e).await,
+    };
+    for w in &warnings {
+        tracing::warn!(source = %source.id, "{w}");
+    }
+    report.events = events.len();
+    report.warnings = warnings;
+
+    let stored = store.source_events(&source.id).await?;
+    let future = Window {
+        start: now,
+        end: Window::around(now, cfg.calendar.timezone, 0, cfg.calendar.future_days).end,
+    };
+    let cap = cfg.calendar.max_occurrences_per_series;
+    let old_future = count_occurrences(stored.iter().map(|s| &s.event), &future, cfg, cap);
+    let new_future = count_occurrences(events.iter(), &future, cfg, cap);
+    let threshold = cfg.fetch.shrink_threshold_percent as usize;
+    let shrinks = old_future >= SHRINK_MIN_FUTURE
+        && new_future * 100 < old_future * (100 - threshold.min(100));
+    if shrinks {
+        state.pending_shrink += 1;
+        if state.pending_shrink < cfg.fetch.shrink_confirmations {
+            let msg = format!(
+                "feed dropped from {old_future} to {new_future} future occurrences; held back until {} fetches in a row confirm it ({} so far)",
+                cfg.fetch.shrink_confirmations, state.pending_shrink
+            );
+            tracing::warn!(source = %source.id, "{msg}");
+            record_success(&mut state, now);
+            state.last_error = Some(msg.clone());
+            state.etag = None;
+            state.last_modified = None;
+            state.content_hash = None;
+            store.save_state(&state).await?;
+            report.outcome = Outcome::HeldBack;
+            report.error = Some(msg);
+            return Ok(report);
+        }
+        tracing::warn!(source = %source.id, old_future, new_future, "Shrunk feed confirmed; applying it.");
+    }
+    state.pending_shrink = 0;
+    let merged = keep_past(events, &stored, &future, cfg);
+    record_success(&mut state, now);
+    state.etag = body.etag;
+    state.last_modified = body.last_modified;
+    state.content_hash = Some(hash);
+    state.last_warnings = u32::try_from(report.warnings.len()).unwrap_or(u32::MAX);
+    report.stats = store.apply(&state, Some(&merged), now).await?;
+    report.outcome = Outcome::Updated;
+    Ok(report)
+}
+
+fn record_success(state: &mut SourceState, now: DateTime<Utc>) {
+    state.last_success = Some(now);
+    state.error_count = 0;
+    state.last_error = None;
+}
+
+async fn record_failure<S: Store>(
+    store: &S,
+    mut state: SourceState,
+    mut report: Report,
+    error: String,
+) -> Result<Report, IngestError> {
+    tracing::warn!(source = %state.id, error = %error, "Fetch failed; stored events kept.");
+    state.error_count = state.error_count.saturating_add(1);
+    state.last_error = Some(error.clone());
+    store.save_state(&state).await?;
+    report.fail(error);
+    Ok(report)
+}
+
+/// Occurrences of a set of components inside `window`.
+fn count_occurrences<'a>(
+    events: impl Iterator<Item = &'a Event>,
+    window: &Window,
+    cfg: &Config,
+    cap: usize,
+) -> usize {
+    let stored: Vec<StoredEvent> = events
+        .map(|e| StoredEvent {
+            source: String::new(),
+            event: e.clone(),
+            first_seen: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        })
+        .collect();
+    crate::output::group_series(&stored)
+        .iter()
+        .map(|s| {
+            let overrides: Vec<&Event> = s.overrides.iter().map(|&i| &stored[i].event).collect();
+            recurrence::expand(
+                &stored[s.master].event,
+                &overrides,
+                window,
+                cfg.calendar.timezone,
+                cap,
+            )
+            .occurrences
+            .len()
+        })
+        .sum()
+}
+
+/// The new events plus stored ones that are over and no longer in the feed.
+fn keep_past(
+    mut events: Vec<Event>,
+    stored: &[StoredEvent],
+    future: &Window,
+    cfg: &Config,
+) -> Vec<Event> {
+    let present: HashSet<_> = events.iter().map(|e| e.uid.clone()).collect();
+    let tz = cfg.calendar.timezone;
+    let cap = cfg.calendar.max_occurrences_per_series;
+    for s in stored {
+        let e = &s.event;
+        if present.contains(&e.uid) {
+            continue;
+        }
+        let over = e.start.to_utc(tz) < future.start
+            && recurrence::expand(e, &[], future, tz, cap)
+                .occurrences
+                .is_empty();
+        if over {
+            events.push(e.clone());
+        }
+    }
+    events
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,34 @@
+//! regiocal: an open-data regional event calendar.
+//!
+//! Local actors (theatres, museums, clubs, city offices) publish their events as feeds. regiocal
+//! pulls those feeds on cron schedules, normalises them into one event model, keeps them in a
+//! store and serves one merged, filterable calendar (iCalendar and JSON).
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! schedule -> fetch -> format::detect + parse -> normalize -> store -> output (snapshot) -> server
+//! ```
+//!
+//! * [`config`] reads and validates the TOML configuration.
+//! * [`fetch`] gets a source's bytes (HTTP with conditional GET, or a local file) and runs the
+//!   cron [`fetch::schedule`].
+//! * [`format`] detects the format of a body and parses it into [`model::Event`]s.
+//! * [`normalize`] cleans events (text, categories, validation) and expands recurrences.
+//! * [`ingest`] runs that pipeline for one source and applies the result to the [`store`],
+//!   guarding against empty or sharply shrunk feeds.
+//! * [`output`] builds an immutable in-memory snapshot of all occurrences and renders it as
+//!   iCalendar or JSON; both the server and `regiocal export` use it, so they agree byte for byte.
+//! * [`server`] is the HTTP API; [`app`] wires everything together for the CLI.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod fetch;
+pub mod format;
+pub mod ingest;
+pub mod model;
+pub mod normalize;
+pub mod output;
+pub mod server;
+pub mod store;

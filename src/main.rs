@@ -1,0 +1,246 @@
+//! The `regiocal` binary: parses the command line, sets up logging, loads the config and hands
+//! over to [`regiocal::app`].
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use regiocal::app::{self, App, ExportFormat};
+use regiocal::config::Config;
+use regiocal::ingest::{Outcome, Report};
+use regiocal::output::Filter;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Open-data regional event calendar: pulls local feeds, merges them, serves one calendar.
+#[derive(Parser)]
+#[command(name = "regiocal", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scheduler and the HTTP server (stops gracefully on SIGINT/SIGTERM).
+    Serve {
+        /// Config file [default: $REGIOCAL_CONFIG or config/regiocal.toml]
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Fetch, parse, normalise and store every source (or one) once.
+    Fetch {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Write the merged calendar from the store to stdout.
+    Export {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// First day (YYYY-MM-DD, calendar time zone).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, inclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only events in this category (repeatable).
+        #[arg(long)]
+        category: Vec<String>,
+        /// Only events of this source (repeatable).
+        #[arg(long)]
+        source: Vec<String>,
+    },
+    /// Validate the config and try every source once without storing (feed doctor).
+    Check {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "regiocal=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("REGIOCAL_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load(flag: Option<PathBuf>) -> anyhow::Result<Config> {
+    let path = Config::resolve_path(flag.as_deref());
+    Ok(Config::load(&path)?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { config } => {
+            let app = App::open(load(config)?).await?;
+            let listener = app.bind().await?;
+            let addr = listener.local_addr().context("listener address")?;
+            tracing::info!(%addr, sources = app.config.sources.len(), "Serving http://{addr}/calendar.ics and http://{addr}/api/v1/events");
+            app.serve(listener, shutdown_signal()).await?;
+            tracing::info!("Stopped.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fetch { config, source } => {
+            let app = App::open(load(config)?).await?;
+            let total = source.as_ref().map_or(app.config.sources.len(), |_| 1) as u64;
+            let bar = indicatif::ProgressBar::new(total);
+            if !std::io::stderr().is_terminal() {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            {
+                bar.set_style(style);
+            }
+            let reports = app
+                .fetch_all(source.as_deref(), |r| {
+                    bar.set_message(r.source.clone());
+                    bar.inc(1);
+                })
+                .await?;
+            bar.finish_and_clear();
+            print_summary(&reports);
+            Ok(if app::all_failed(&reports) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Export {
+            config,
+            format,
+            from,
+            to,
+            category,
+            source,
+        } => {
+            let app = App::open(load(config)?).await?;
+            let date = |name: &'static str, v: Option<String>| -> anyhow::Result<_> {
+                v.map(|v| {
+                    regiocal::server::parse_date(name, &v)
+                        .map_err(|e| anyhow::anyhow!("--{name}: {}", e.message))
+                })
+                .transpose()
+            };
+            let filter = Filter {
+                from: date("from", from)?,
+                to: date("to", to)?,
+                categories: category,
+                sources: source,
+            };
+            let body = app.export(format, &filter).await?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(body.as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { config } => {
+            let cfg = load(config)?;
+            println!(
+                "config {}: OK ({} sources)",
+                cfg.path.display(),
+                cfg.sources.len()
+            );
+            let fetcher = regiocal::fetch::Fetcher::new(&cfg.fetch)?;
+            let mut failed = 0;
+            for s in &cfg.sources {
+                let r = regiocal::ingest::check_source(&cfg, &fetcher, s).await;
+                match &r.error {
+                    Some(e) => {
+                        failed += 1;
+                        println!("ERROR {:<20} {e}", s.id);
+                    }
+                    None => println!(
+                        "OK    {:<20} {} events, {} warnings",
+                        s.id,
+                        r.events,
+                        r.warnings.len()
+                    ),
+                }
+                for w in &r.warnings {
+                    println!("      {:<20} warning: {w}", "");
+                }
+            }
+            Ok(if failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn print_summary(reports: &[Report]) {
+    println!(
+        "{:<24} {:<10} {:>7} {:>9}  error",
+        "source", "outcome", "events", "warnings"
+    );
+    for r in reports {
+        let outcome = match r.outcome {
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+            Outcome::HeldBack => "held-back",
+            Outcome::Failed => "FAILED",
+        };
+        println!(
+            "{:<24} {:<10} {:>7} {:>9}  {}",
+            r.source,
+            outcome,
+            r.events,
+            r.warnings.len(),
+            r.error.as_deref().unwrap_or("")
+        );
+    }
+    let failed = reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .count();
+    println!("{} sources, {} failed", reports.len(), failed);
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("Shutdown requested; finishing in-flight requests.");
+}

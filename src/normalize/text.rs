@@ -1,0 +1,110 @@
+//! Text cleanup shared by every format: line breaks, control characters, HTML, URLs.
+
+/// Normalises line breaks to `\n` (CR LF and bare CR alike), removes other control characters
+/// and trims. Outputs can then escape `\n` safely; a bare CR can never reach an ICS line.
+pub fn clean_text(s: &str) -> String {
+    let unified = s.replace("\r\n", "\n").replace('\r', "\n");
+    let cleaned: String = unified
+        .chars()
+        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    cleaned.trim().to_string()
+}
+
+/// One-line text (titles, locations, categories): line breaks become spaces, runs of white
+/// space collapse.
+pub fn clean_line(s: &str) -> String {
+    clean_text(s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A description as plain text: HTML (as CMS plugins and Outlook write it) is converted to text
+/// with entities decoded; plain text is only cleaned.
+pub fn plain_text(s: &str) -> String {
+    let cleaned = clean_text(s);
+    if looks_like_html(&cleaned) {
+        let text = nanohtml2text::html2text(&cleaned);
+        // Collapse the blank lines block elements leave behind.
+        let mut out = String::with_capacity(text.len());
+        let mut blank = 0;
+        for line in text.lines() {
+            let line = line.trim_end();
+            if line.trim().is_empty() {
+                blank += 1;
+                continue;
+            }
+            if !out.is_empty() {
+                out.push_str(if blank > 0 { "\n\n" } else { "\n" });
+            }
+            blank = 0;
+            out.push_str(line.trim_start());
+        }
+        clean_text(&out)
+    } else {
+        cleaned
+    }
+}
+
+/// Whether a text contains HTML markup (a tag or an entity-encoded tag-like element).
+fn looks_like_html(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'<'
+            && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!')
+            && s[i..].find('>').is_some_and(|end| end < 2000)
+    })
+}
+
+/// The URL if it is an absolute http(s) URL; anything else (`javascript:`, `data:`, relative,
+/// malformed) is refused.
+pub fn http_url(s: &str) -> Option<String> {
+    let url = url::Url::parse(s.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+/// At most `max` characters of `s`, with an ellipsis when cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_breaks_and_controls() {
+        assert_eq!(clean_text("a\r\nb\rc\nd\u{7}e\u{0}"), "a\nb\nc\nde");
+        assert_eq!(
+            clean_line("  Konzert:\n  Jazz\tim Park "),
+            "Konzert: Jazz im Park"
+        );
+    }
+
+    #[test]
+    fn html_descriptions_become_text() {
+        let html = "<p>Eintritt frei.</p><ul><li>Kinder &amp; Eltern</li><li>Ab 6 Jahren</li></ul><script>x()</script>";
+        let text = plain_text(html);
+        assert!(text.starts_with("Eintritt frei."), "{text}");
+        assert!(text.contains("Kinder & Eltern"), "{text}");
+        assert!(!text.contains('<'), "{text}");
+        assert_eq!(plain_text("3 < 4 und 5 > 2"), "3 < 4 und 5 > 2");
+    }
+
+    #[test]
+    fn only_http_urls() {
+        assert_eq!(
+            http_url("https://example.org/a b").as_deref(),
+            Some("https://example.org/a%20b")
+        );
+        assert_eq!(http_url("javascript:alert(1)"), None);
+        assert_eq!(http_url("data:text/html,x"), None);
+        assert_eq!(http_url("/relative"), None);
+    }
+}

@@ -1,0 +1,191 @@
+//! The JSON API documents: occurrences (`/api/v1/events`), one occurrence, and sources.
+//!
+//! Timed occurrences carry RFC 3339 times with the offset of the event's own zone (UTC times
+//! are shown in the calendar's zone); all-day occurrences carry dates, `end` exclusive as in
+//! iCalendar. Pages are cut by an opaque cursor (the last row's start and id), so a page never
+//! repeats or skips a row even when rows are added before it.
+
+use super::{Filter, Row, Snapshot, SourceInfo};
+use crate::model::{EventTime, Geo, Health, Status};
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+/// Default and largest page size of `/api/v1/events`.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// One occurrence as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct EventDoc<'a> {
+    pub id: &'a str,
+    pub uid: &'a str,
+    pub source: &'a str,
+    pub source_name: &'a str,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub start: String,
+    pub end: String,
+    pub all_day: bool,
+    pub timezone: &'a str,
+    pub location: Option<&'a str>,
+    pub geo: Option<Geo>,
+    pub categories: &'a [String],
+    pub url: Option<&'a str>,
+    pub status: Status,
+    pub recurring: bool,
+    pub license: Option<&'a str>,
+    pub attribution: Option<&'a str>,
+}
+
+/// A page of occurrences.
+#[derive(Debug, Serialize)]
+pub struct EventsPage<'a> {
+    pub events: Vec<EventDoc<'a>>,
+    pub next: Option<String>,
+}
+
+/// A source as `/api/v1/sources` shows it.
+#[derive(Debug, Serialize)]
+pub struct SourceDoc<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub url: &'a str,
+    pub schedule: &'a str,
+    pub license: Option<&'a str>,
+    pub attribution: Option<&'a str>,
+    pub health: Health,
+    pub last_fetch: Option<String>,
+    pub last_success: Option<String>,
+    pub next_run: Option<String>,
+    pub error_count: u32,
+    pub last_error: Option<&'a str>,
+    pub event_count: u32,
+    pub warnings: u32,
+}
+
+/// Why a cursor could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid cursor")]
+pub struct BadCursor;
+
+/// The document for one row.
+pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row) -> EventDoc<'a> {
+    let series = &snap.series[row.series];
+    let ev = &snap.events[row.event].event;
+    let master = &snap.events[series.master].event;
+    let src = snap.source(&series.source);
+    let cal_tz = snap.calendar.timezone;
+    let zone = row.occurrence.start.zone().unwrap_or(cal_tz);
+    EventDoc {
+        id: &row.id,
+        uid: &series.public_uid,
+        source: &series.source,
+        source_name: src.map_or(series.source.as_str(), |s| s.name.as_str()),
+        title: &ev.title,
+        description: ev.description.as_deref(),
+        start: format_time(&row.occurrence.start, zone),
+        end: format_time(
+            &row.occurrence.end,
+            row.occurrence.end.zone().unwrap_or(zone),
+        ),
+        all_day: row.occurrence.start.is_date(),
+        timezone: zone.name(),
+        location: ev.location.as_deref(),
+        geo: ev.geo,
+        categories: &ev.categories,
+        url: ev.url.as_deref(),
+        status: ev.status,
+        recurring: master.is_recurring(),
+        license: src.and_then(|s| s.license.as_deref()),
+        attribution: src.and_then(|s| s.attribution.as_deref()),
+    }
+}
+
+fn format_time(t: &EventTime, zone: Tz) -> String {
+    match t {
+        EventTime::Date { date } => date.format("%Y-%m-%d").to_string(),
+        other => other
+            .to_utc(zone)
+            .with_timezone(&zone)
+            .to_rfc3339_opts(SecondsFormat::Secs, false),
+    }
+}
+
+fn encode_cursor(row: &Row) -> String {
+    format!("{}_{}", row.occurrence.start_utc.timestamp(), row.id)
+}
+
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, &str), BadCursor> {
+    let (ts, id) = cursor.split_once('_').ok_or(BadCursor)?;
+    let ts: i64 = ts.parse().map_err(|_| BadCursor)?;
+    let at = DateTime::from_timestamp(ts, 0).ok_or(BadCursor)?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(BadCursor);
+    }
+    Ok((at, id))
+}
+
+/// A page of matching occurrences after `cursor`; `limit = None` means all of them.
+pub fn events_page<'a>(
+    snap: &'a Snapshot,
+    filter: &'a Filter,
+    limit: Option<usize>,
+    cursor: Option<&str>,
+) -> Result<EventsPage<'a>, BadCursor> {
+    let after = cursor.map(decode_cursor).transpose()?;
+    let mut rows = snap.select(filter).filter(|r| match after {
+        Some((at, id)) => (r.occurrence.start_utc, r.id.as_str()) > (at, id),
+        None => true,
+    });
+    let mut events = Vec::new();
+    let mut last = None;
+    let mut next = None;
+    for row in rows.by_ref() {
+        if limit.is_some_and(|l| events.len() >= l) {
+            next = last.map(encode_cursor);
+            break;
+        }
+        events.push(event_doc(snap, row));
+        last = Some(row);
+    }
+    Ok(EventsPage { events, next })
+}
+
+/// Renders a page as JSON text.
+pub fn render_events(
+    snap: &Snapshot,
+    filter: &Filter,
+    limit: Option<usize>,
+    cursor: Option<&str>,
+) -> Result<String, BadCursor> {
+    let page = events_page(snap, filter, limit, cursor)?;
+    Ok(to_json(&page))
+}
+
+/// The document for one source.
+pub fn source_doc(s: &SourceInfo) -> SourceDoc<'_> {
+    let st = &s.state;
+    let fmt = |t: &Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    SourceDoc {
+        id: &s.id,
+        name: &s.name,
+        url: &s.url,
+        schedule: &s.schedule,
+        license: s.license.as_deref(),
+        attribution: s.attribution.as_deref(),
+        health: st.health(),
+        last_fetch: fmt(&st.last_fetch),
+        last_success: fmt(&st.last_success),
+        next_run: fmt(&st.next_run),
+        error_count: st.error_count,
+        last_error: st.last_error.as_deref(),
+        event_count: st.event_count,
+        warnings: st.last_warnings,
+    }
+}
+
+/// Serialises a document; the structures here cannot fail to serialise.
+pub fn to_json<T: Serialize>(doc: &T) -> String {
+    serde_json::to_string_pretty(doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

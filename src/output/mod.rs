@@ -1,0 +1,300 @@
+//! The merged calendar as an immutable in-memory snapshot, and its renderings.
+//!
+//! After every change in the store a new [`Snapshot`] is built: all events grouped into series,
+//! expanded into occurrences for the configured window, sorted by start. Requests only read a
+//! snapshot (the server swaps in the new one atomically), so serving never waits for an ingest
+//! and `regiocal export` renders exactly what the server serves. Renderers: [`ics`], [`json`].
+
+pub mod ics;
+pub mod json;
+
+use crate::config::Config;
+use crate::model::{Event, EventTime, Occurrence, SourceState, StoredEvent, recurrence_key};
+use crate::normalize::recurrence::{self, Window};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// Calendar-wide settings the renderers need.
+#[derive(Debug, Clone)]
+pub struct CalendarInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub timezone: Tz,
+    pub refresh_minutes: u32,
+}
+
+/// What the outputs say about a source.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub license: Option<String>,
+    pub attribution: Option<String>,
+    pub schedule: String,
+    pub state: SourceState,
+}
+
+/// A series (or single event): its master component and overrides, as indexes into
+/// [`Snapshot::events`].
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub source: String,
+    pub master: usize,
+    pub overrides: Vec<usize>,
+    /// The UID published for this series (unique across sources, stable across refetches).
+    pub public_uid: String,
+}
+
+/// One occurrence in the snapshot.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Public id: stable across refetches (source, UID and original instance start).
+    pub id: String,
+    pub series: usize,
+    /// The component that supplies the fields (master or override).
+    pub event: usize,
+    pub occurrence: Occurrence,
+}
+
+/// The whole merged calendar at one point in time.
+pub struct Snapshot {
+    pub calendar: CalendarInfo,
+    pub window: Window,
+    pub events: Vec<StoredEvent>,
+    pub series: Vec<Series>,
+    /// Sorted by start, then id.
+    pub rows: Vec<Row>,
+    by_id: HashMap<String, usize>,
+    pub sources: Vec<SourceInfo>,
+    /// When the content last changed (from the store; never moves backwards).
+    pub last_modified: DateTime<Utc>,
+    /// Series whose expansion hit the cap or the iteration budget.
+    pub truncated_series: usize,
+}
+
+/// Filters shared by every output (`from`/`to` are dates in the calendar's zone, inclusive).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Any of these categories (case-insensitive).
+    pub categories: Vec<String>,
+    /// Any of these source ids.
+    pub sources: Vec<String>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from stored data.
+    pub fn build(
+        config: &Config,
+        events: Vec<StoredEvent>,
+        states: Vec<SourceState>,
+        last_change: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Snapshot {
+        let cal = &config.calendar;
+        let window = Window::around(now, cal.timezone, cal.past_days, cal.future_days);
+        let states: HashMap<String, SourceState> =
+            states.into_iter().map(|s| (s.id.clone(), s)).collect();
+        let sources: Vec<SourceInfo> = config
+            .sources
+            .iter()
+            .map(|s| SourceInfo {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                url: s.location.to_string(),
+                license: s.license.clone(),
+                attribution: s.attribution.clone(),
+                schedule: s.schedule.as_str().to_string(),
+                state: states.get(&s.id).cloned().unwrap_or_else(|| SourceState {
+                    id: s.id.clone(),
+                    ..Default::default()
+                }),
+            })
+            .collect();
+        // Only sources still configured are served.
+        let events: Vec<StoredEvent> = events
+            .into_iter()
+            .filter(|e| config.source(&e.source).is_some())
+            .collect();
+
+        let series = group_series(&events);
+        let mut rows = Vec::new();
+        let mut truncated_series = 0;
+        for (si, s) in series.iter().enumerate() {
+            let master = &events[s.master].event;
+            let overrides: Vec<&Event> = s.overrides.iter().map(|&i| &events[i].event).collect();
+            let exp = recurrence::expand(
+                master,
+                &overrides,
+                &window,
+                cal.timezone,
+                cal.max_occurrences_per_series,
+            );
+            if exp.truncated {
+                truncated_series += 1;
+                tracing::warn!(source = %s.source, uid = %master.uid, "Recurrence expansion capped.");
+            }
+            for (occ, from) in exp.occurrences {
+                let event = from.map(|i| s.overrides[i]).unwrap_or(s.master);
+                rows.push(Row {
+                    id: occurrence_id(&s.source, &master.uid, &occ.instance),
+                    series: si,
+                    event,
+                    occurrence: occ,
+                });
+            }
+        }
+        rows.sort_by(|a, b| {
+            a.occurrence
+                .start_utc
+                .cmp(&b.occurrence.start_utc)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let by_id = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
+        let newest = events.iter().map(|e| e.updated_at).max();
+        let last_modified = last_change.max(newest).unwrap_or(DateTime::UNIX_EPOCH);
+        Snapshot {
+            calendar: CalendarInfo {
+                name: cal.name.clone(),
+                description: cal.description.clone(),
+                timezone: cal.timezone,
+                refresh_minutes: cal.refresh_minutes,
+            },
+            window,
+            events,
+            series,
+            rows,
+            by_id,
+            sources,
+            last_modified,
+            truncated_series,
+        }
+    }
+
+    /// Rows matching a filter, in order.
+    pub fn select<'a>(&'a self, filter: &'a Filter) -> impl Iterator<Item = &'a Row> + 'a {
+        let tz = self.calendar.timezone;
+        let from = filter
+            .from
+            .map(|d| crate::model::local_to_utc(d.and_time(NaiveTime::MIN), tz));
+        let to = filter.to.map(|d| {
+            crate::model::local_to_utc(crate::model::add_days(d, 1).and_time(NaiveTime::MIN), tz)
+        });
+        let range = Window {
+            start: from.unwrap_or(self.window.start),
+            end: to.unwrap_or(self.window.end),
+        };
+        self.rows.iter().filter(move |r| {
+            let o = &r.occurrence;
+            if !range.overlaps(o.start_utc, o.end_utc) {
+                return false;
+            }
+            let s = &self.series[r.series];
+            if !filter.sources.is_empty() && !filter.sources.iter().any(|id| *id == s.source) {
+                return false;
+            }
+            if !filter.categories.is_empty() {
+                let cats = &self.events[r.event].event.categories;
+                if !filter
+                    .categories
+                    .iter()
+                    .any(|f| cats.iter().any(|c| c.eq_ignore_ascii_case(f)))
+                {
+                    return false;
+                }
+            }
+            true
+        })
+    }
+
+    /// The row with this public id.
+    pub fn row(&self, id: &str) -> Option<&Row> {
+        self.by_id.get(id).map(|&i| &self.rows[i])
+    }
+
+    /// The configured source with this id.
+    pub fn source(&self, id: &str) -> Option<&SourceInfo> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+}
+
+/// Groups components into series: per source and UID, the master (no RECURRENCE-ID) and its
+/// overrides. An override without a master stands alone.
+pub fn group_series(events: &[StoredEvent]) -> Vec<Series> {
+    let mut groups: BTreeMap<(&str, &str), (Option<usize>, Vec<usize>)> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        let g = groups
+            .entry((e.source.as_str(), e.event.uid.as_str()))
+            .or_default();
+        if e.event.recurrence_id.is_none() && g.0.is_none() {
+            g.0 = Some(i);
+        } else {
+            g.1.push(i);
+        }
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for ((source, uid), (master, overrides)) in groups {
+        match master {
+            Some(m) => out.push(Series {
+                source: source.into(),
+                master: m,
+                overrides,
+                public_uid: public_uid(source, uid),
+            }),
+            None => {
+                for o in overrides {
+                    let rid = events[o]
+                        .event
+                        .recurrence_id
+                        .map(|r| recurrence_key(&r))
+                        .unwrap_or_default();
+                    out.push(Series {
+                        source: source.into(),
+                        master: o,
+                        overrides: vec![],
+                        public_uid: public_uid(source, &format!("{uid}\n{rid}")),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The published UID of a series.
+pub fn public_uid(source: &str, uid: &str) -> String {
+    format!("{source}-{}@regiocal", short_hash(&[source, uid]))
+}
+
+/// The public id of an occurrence.
+pub fn occurrence_id(source: &str, uid: &str, instance: &EventTime) -> String {
+    short_hash(&[source, uid, &recurrence_key(instance)])
+}
+
+/// Strong ETag (quoted) for a body.
+pub fn etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}

@@ -1,0 +1,111 @@
+//! The JSON API: `/api/v1/events`, `/api/v1/events/{id}`, `/api/v1/sources`, `/healthz`.
+
+use super::AppState;
+use super::http::{ApiError, cacheable, parse_query};
+use crate::output::json::{self, DEFAULT_LIMIT};
+use crate::output::{Filter, Snapshot};
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+const JSON: &str = "application/json";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/events/{id}", get(event))
+        .route("/api/v1/sources", get(sources))
+        .route("/healthz", get(health))
+}
+
+fn max_age(snap: &Snapshot) -> u32 {
+    (snap.calendar.refresh_minutes * 60).min(300)
+}
+
+async fn events(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let q = parse_query(raw.as_deref())?;
+    let snap = state.snapshot.get();
+    let body = json::render_events(
+        &snap,
+        &q.filter,
+        Some(q.limit.unwrap_or(DEFAULT_LIMIT)),
+        q.cursor.as_deref(),
+    )
+    .map_err(|e| ApiError::bad_param("cursor", e.to_string()))?;
+    Ok(cacheable(
+        &headers,
+        body,
+        JSON,
+        snap.last_modified,
+        max_age(&snap),
+        &[cors()],
+    ))
+}
+
+async fn event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let snap = state.snapshot.get();
+    let row = snap
+        .row(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no event with id {id:?}")))?;
+    let body = json::to_json(&json::event_doc(&snap, row));
+    Ok(cacheable(
+        &headers,
+        body,
+        JSON,
+        snap.last_modified,
+        max_age(&snap),
+        &[cors()],
+    ))
+}
+
+async fn sources(State(state): State<AppState>) -> Response {
+    let snap = state.snapshot.get();
+    let docs: Vec<_> = snap.sources.iter().map(json::source_doc).collect();
+    let body = json::to_json(&serde_json::json!({ "sources": docs }));
+    (
+        [
+            (header::CONTENT_TYPE, JSON),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let snap = state.snapshot.get();
+    let failing = snap
+        .sources
+        .iter()
+        .filter(|s| s.state.error_count > 0)
+        .count();
+    let body = serde_json::json!({
+        "status": "ok",
+        "sources": snap.sources.len(),
+        "sources_failing": failing,
+        "events": snap.select(&Filter::default()).count(),
+        "last_modified": snap.last_modified.to_rfc3339(),
+    });
+    (
+        [
+            (header::CONTENT_TYPE, JSON),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn cors() -> (header::HeaderName, String) {
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string())
+}

@@ -1,0 +1,171 @@
+//! HTTP plumbing shared by the routes: query parsing into a [`Filter`], the API error type, and
+//! cacheable responses (strong ETag from the body, Last-Modified, 304 on `If-None-Match`).
+
+use crate::output::{Filter, etag};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// An API error: a status and a JSON body naming the problem (and the parameter, if any).
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub parameter: Option<&'static str>,
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400 for a bad query parameter.
+    pub fn bad_param(parameter: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            parameter: Some(parameter),
+            message: message.into(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            parameter: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message, "parameter": self.parameter });
+        let mut resp = (self.status, body.to_string()).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        resp
+    }
+}
+
+/// Parsed query parameters of the feed and event routes.
+#[derive(Debug, Default)]
+pub struct Query {
+    pub filter: Filter,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// Largest span `from`..`to` accepted, in days.
+pub const MAX_RANGE_DAYS: i64 = 3660;
+
+/// Parses `from`, `to`, `category`, `source` (both repeatable or comma-separated), `limit`,
+/// `cursor`. Unknown parameters are ignored (calendar clients add their own).
+pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
+    let mut q = Query::default();
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let value = value.trim();
+        match key.as_ref() {
+            "from" => q.filter.from = Some(parse_date("from", value)?),
+            "to" => q.filter.to = Some(parse_date("to", value)?),
+            "category" => q.filter.categories.extend(split_list(value)),
+            "source" => q.filter.sources.extend(split_list(value)),
+            "limit" => {
+                let n: usize = value.parse().map_err(|_| {
+                    ApiError::bad_param(
+                        "limit",
+                        format!(
+                            "must be a number from 1 to {}",
+                            crate::output::json::MAX_LIMIT
+                        ),
+                    )
+                })?;
+                if !(1..=crate::output::json::MAX_LIMIT).contains(&n) {
+                    return Err(ApiError::bad_param(
+                        "limit",
+                        format!("must be from 1 to {}", crate::output::json::MAX_LIMIT),
+                    ));
+                }
+                q.limit = Some(n);
+            }
+            "cursor" if !value.is_empty() => q.cursor = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    if let (Some(from), Some(to)) = (q.filter.from, q.filter.to) {
+        if to < from {
+            return Err(ApiError::bad_param("to", "must not be before from"));
+        }
+        if (to - from).num_days() > MAX_RANGE_DAYS {
+            return Err(ApiError::bad_param(
+                "to",
+                format!("the range may span at most {MAX_RANGE_DAYS} days"),
+            ));
+        }
+    }
+    Ok(q)
+}
+
+fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Parses a `YYYY-MM-DD` date parameter (a full RFC 3339 time is accepted and cut to its date).
+pub fn parse_date(name: &'static str, v: &str) -> Result<NaiveDate, ApiError> {
+    let date = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .or_else(|| DateTime::parse_from_rfc3339(v).ok().map(|d| d.date_naive()))
+        .ok_or_else(|| {
+            ApiError::bad_param(name, format!("expected a date like 2026-12-24, got {v:?}"))
+        })?;
+    if !(1900..=2200).contains(&chrono::Datelike::year(&date)) {
+        return Err(ApiError::bad_param(name, "year out of range 1900-2200"));
+    }
+    Ok(date)
+}
+
+/// A cacheable response: 304 when `If-None-Match` matches the body's ETag, else the body with
+/// ETag, Last-Modified and Cache-Control.
+pub fn cacheable(
+    req_headers: &HeaderMap,
+    body: String,
+    content_type: &'static str,
+    last_modified: DateTime<Utc>,
+    max_age_secs: u32,
+    extra: &[(header::HeaderName, String)],
+) -> Response {
+    let tag = etag(body.as_bytes());
+    let matches = req_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(
+        &last_modified
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string(),
+    ) {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age_secs}")) {
+        headers.insert(header::CACHE_CONTROL, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    for (name, value) in extra {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name.clone(), v);
+        }
+    }
+    if matches {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (StatusCode::OK, headers, body).into_response()
+}

@@ -1,0 +1,291 @@
+//! The default store: an embedded SQLite file (bundled library, WAL mode, migrations embedded).
+
+use super::{ApplyStats, Store, StoreError};
+use crate::model::{Event, EventKey, SourceState, StoredEvent};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// SQLite-backed [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file and runs pending migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                source: sqlx::Error::Io(e),
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn hash_json(json: &str) -> String {
+    Sha256::digest(json.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn state_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SourceState, sqlx::Error> {
+    Ok(SourceState {
+        id: row.try_get("id")?,
+        etag: row.try_get("etag")?,
+        last_modified: row.try_get("last_modified")?,
+        content_hash: row.try_get("content_hash")?,
+        last_fetch: parse_ts(row.try_get("last_fetch")?),
+        last_success: parse_ts(row.try_get("last_success")?),
+        last_error: row.try_get("last_error")?,
+        error_count: row
+            .try_get::<i64, _>("error_count")?
+            .try_into()
+            .unwrap_or(u32::MAX),
+        next_run: parse_ts(row.try_get("next_run")?),
+        event_count: row
+            .try_get::<i64, _>("event_count")?
+            .try_into()
+            .unwrap_or(u32::MAX),
+        pending_shrink: row
+            .try_get::<i64, _>("pending_shrink")?
+            .try_into()
+            .unwrap_or(u32::MAX),
+        last_warnings: row
+            .try_get::<i64, _>("last_warnings")?
+            .try_into()
+            .unwrap_or(u32::MAX),
+    })
+}
+
+fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreError> {
+    let source: String = row.try_get("source_id")?;
+    let data: String = row.try_get("data")?;
+    let event: Event = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+        what: format!("event of source {source:?}"),
+        reason: e.to_string(),
+    })?;
+    Ok(StoredEvent {
+        source,
+        event,
+        first_seen: parse_ts(row.try_get("first_seen")?).unwrap_or_default(),
+        updated_at: parse_ts(row.try_get("updated_at")?).unwrap_or_default(),
+    })
+}
+
+const UPSERT_STATE: &str = "INSERT INTO sources (id, etag, last_modified, content_hash, last_fetch, last_success, \
+     last_error, error_count, next_run, event_count, pending_shrink, last_warnings) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
+     content_hash = excluded.content_hash, last_fetch = excluded.last_fetch, \
+     last_success = excluded.last_success, last_error = excluded.last_error, \
+     error_count = excluded.error_count, next_run = excluded.next_run, \
+     event_count = excluded.event_count, pending_shrink = excluded.pending_shrink, \
+     last_warnings = excluded.last_warnings";
+
+async fn write_state<'e, E>(exec: E, s: &SourceState) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(UPSERT_STATE)
+        .bind(&s.id)
+        .bind(&s.etag)
+        .bind(&s.last_modified)
+        .bind(&s.content_hash)
+        .bind(s.last_fetch.as_ref().map(ts))
+        .bind(s.last_success.as_ref().map(ts))
+        .bind(&s.last_error)
+        .bind(i64::from(s.error_count))
+        .bind(s.next_run.as_ref().map(ts))
+        .bind(i64::from(s.event_count))
+        .bind(i64::from(s.pending_shrink))
+        .bind(i64::from(s.last_warnings))
+        .execute(exec)
+        .await
+        .map(|_| ())
+}
+
+impl Store for SqliteStore {
+    async fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM sources ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(state_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn source_state(&self, id: &str) -> Result<Option<SourceState>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sources WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(state_from_row).transpose()?)
+    }
+
+    async fn apply(
+        &self,
+        state: &SourceState,
+        events: Option<&[Event]>,
+        now: DateTime<Utc>,
+    ) -> Result<ApplyStats, StoreError> {
+        // IMMEDIATE takes the write lock up front, so concurrent ingests queue on busy_timeout
+        // instead of failing when a read transaction tries to upgrade.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut stats = ApplyStats::default();
+        let mut state = state.clone();
+        if let Some(events) = events {
+            let rows = sqlx::query(
+                "SELECT uid, recurrence_id, content_hash FROM events WHERE source_id = ?",
+            )
+            .bind(&state.id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut existing: HashMap<EventKey, String> = HashMap::with_capacity(rows.len());
+            for row in rows {
+                existing.insert(
+                    EventKey {
+                        uid: row.try_get("uid")?,
+                        recurrence_id: row.try_get("recurrence_id")?,
+                    },
+                    row.try_get("content_hash")?,
+                );
+            }
+            let now_s = ts(&now);
+            for ev in events {
+                let key = ev.key();
+                let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
+                    what: format!("event {:?}", ev.uid),
+                    reason: e.to_string(),
+                })?;
+                let hash = hash_json(&json);
+                match existing.remove(&key) {
+                    Some(old) if old == hash => stats.unchanged += 1,
+                    Some(_) => {
+                        sqlx::query(
+                            "UPDATE events SET data = ?, content_hash = ?, updated_at = ? \
+                             WHERE source_id = ? AND uid = ? AND recurrence_id = ?",
+                        )
+                        .bind(&json)
+                        .bind(&hash)
+                        .bind(&now_s)
+                        .bind(&state.id)
+                        .bind(&key.uid)
+                        .bind(&key.recurrence_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        stats.updated += 1;
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO events (source_id, uid, recurrence_id, data, content_hash, first_seen, updated_at) \
+                             VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(&state.id)
+                        .bind(&key.uid)
+                        .bind(&key.recurrence_id)
+                        .bind(&json)
+                        .bind(&hash)
+                        .bind(&now_s)
+                        .bind(&now_s)
+                        .execute(&mut *tx)
+                        .await?;
+                        stats.inserted += 1;
+                    }
+                }
+            }
+            for key in existing.keys() {
+                sqlx::query(
+                    "DELETE FROM events WHERE source_id = ? AND uid = ? AND recurrence_id = ?",
+                )
+                .bind(&state.id)
+                .bind(&key.uid)
+                .bind(&key.recurrence_id)
+                .execute(&mut *tx)
+                .await?;
+                stats.deleted += 1;
+            }
+            state.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
+            if stats.changed() {
+                // Last-Modified of the feeds must never move backwards.
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ('last_change', ?) \
+                     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+                )
+                .bind(&now_s)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        write_state(&mut *tx, &state).await?;
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    async fn save_state(&self, state: &SourceState) -> Result<(), StoreError> {
+        Ok(write_state(&self.pool, state).await?)
+    }
+
+    async fn source_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM events WHERE source_id = ? ORDER BY uid, recurrence_id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn all_events(&self) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events ORDER BY source_id, uid, recurrence_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = 'last_change'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(parse_ts(row.map(|r| r.try_get("value")).transpose()?))
+    }
+}
