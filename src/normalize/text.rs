@@ -48,13 +48,26 @@ pub fn plain_text(s: &str) -> String {
     }
 }
 
-/// Whether a text contains HTML markup (a tag or an entity-encoded tag-like element).
+/// Tags whose presence marks a description as HTML. A text like `3 <kein Entity> 4` is not.
+const HTML_TAGS: &[&str] = &[
+    "a", "b", "br", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol",
+    "p", "script", "small", "span", "strong", "style", "table", "td", "th", "tr", "u", "ul",
+    "html", "body", "font", "iframe",
+];
+
+/// Whether a text contains HTML markup: a known tag (`<p>`, `</li>`, `<br/>`, `<a href=…>`) or a
+/// comment.
 fn looks_like_html(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.windows(2).enumerate().any(|(i, w)| {
-        w[0] == b'<'
-            && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!')
-            && s[i..].find('>').is_some_and(|end| end < 2000)
+    s.match_indices('<').any(|(i, _)| {
+        let rest = &s[i + 1..];
+        if rest.starts_with("!--") {
+            return true;
+        }
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        let name_len = rest.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let name = rest[..name_len].to_ascii_lowercase();
+        let after = rest[name_len..].chars().next();
+        HTML_TAGS.contains(&name.as_str()) && matches!(after, Some('>' | '/' | ' ' | '\n' | '\t'))
     })
 }
 
@@ -95,6 +108,12 @@ mod tests {
         assert!(text.contains("Kinder & Eltern"), "{text}");
         assert!(!text.contains('<'), "{text}");
         assert_eq!(plain_text("3 < 4 und 5 > 2"), "3 < 4 und 5 > 2");
+        // Converting is idempotent: decoded entities that look like tags stay text.
+        assert_eq!(
+            plain_text("<b>fett</b> &lt;kein Entity&gt;"),
+            "fett <kein Entity>"
+        );
+        assert_eq!(plain_text("fett <kein Entity>"), "fett <kein Entity>");
     }
 
     #[test]
