@@ -67,9 +67,12 @@ pub fn parse(text: &str, ctx: &ParseContext) -> Result<Parsed, FormatError> {
                 found.as_str(),
                 expected.as_str()
             )),
-            Entry::UnterminatedComponent(name) => out
-                .warnings
-                .push(format!("unterminated component {name} at end of file")),
+            Entry::UnterminatedComponent(name) => {
+                // A cut-off download: what is missing cannot be told, so the feed is refused.
+                return Err(FormatError::Ics(format!(
+                    "file is truncated ({name} not terminated)"
+                )));
+            }
             Entry::TooManyComponents => return Err(FormatError::Ics("too many components".into())),
             Entry::VCard(_) => out.warnings.push("ignored a vCard".into()),
             Entry::Eof => break,
@@ -82,10 +85,17 @@ pub fn parse(text: &str, ctx: &ParseContext) -> Result<Parsed, FormatError> {
     Ok(out)
 }
 
-/// Refuses absurd line lengths before handing the text to the parser.
+/// Refuses absurd line lengths and truncated files before handing the text to the parser.
 fn check_lines(text: &str) -> Result<(), FormatError> {
     let mut logical = 0usize;
+    let (mut begins, mut ends) = (0usize, 0usize);
     for (n, line) in text.split('\n').enumerate() {
+        let content = line.trim_end_matches('\r');
+        if content.eq_ignore_ascii_case("BEGIN:VCALENDAR") {
+            begins += 1;
+        } else if content.eq_ignore_ascii_case("END:VCALENDAR") {
+            ends += 1;
+        }
         if line.len() > MAX_LINE_BYTES {
             return Err(FormatError::Ics(format!(
                 "line {} is longer than {MAX_LINE_BYTES} bytes",
@@ -103,6 +113,12 @@ fn check_lines(text: &str) -> Result<(), FormatError> {
                 n + 1
             )));
         }
+    }
+    if begins > ends {
+        // A cut-off download: what is missing cannot be told, so the feed is refused.
+        return Err(FormatError::Ics(
+            "file is truncated (END:VCALENDAR missing)".into(),
+        ));
     }
     Ok(())
 }

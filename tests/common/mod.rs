@@ -36,7 +36,7 @@ pub fn parse_fixture(rel: &str) -> (Vec<Event>, Vec<String>) {
 /// A config text with the given `[[source]]` blocks, a store in `dir`.
 pub fn config_text(dir: &Path, sources: &str) -> String {
     format!(
-        "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n[calendar]\nname = \"Test, Stadt\"\ntimezone = \"Europe/Berlin\"\npast_days = 30\nfuture_days = 400\n[fetch]\ntimeout_secs = 5\n{sources}",
+        "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n[calendar]\nname = \"Test, Stadt\"\ntimezone = \"Europe/Berlin\"\npast_days = 30\nfuture_days = 400\n[fetch]\n{sources}",
         dir.join("store.sqlite").display()
     )
 }
@@ -84,4 +84,152 @@ pub fn parse_fixture_at(path: &Path) -> (Vec<Event>, Vec<String>) {
     let mut all = parsed.warnings;
     all.append(&mut warnings);
     (events, all)
+}
+
+/// One scripted answer of the stub server.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// 200 with this body and ETag; answers a matching If-None-Match with 304.
+    Feed { body: Vec<u8>, etag: Option<String> },
+    /// Any status with a body and content type.
+    Raw {
+        status: u16,
+        body: Vec<u8>,
+        content_type: &'static str,
+    },
+    /// Sleeps, then answers 200 with the body.
+    Slow { secs: u64, body: Vec<u8> },
+}
+
+/// What the stub server saw.
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    pub path: String,
+    pub if_none_match: Option<String>,
+}
+
+/// A tiny HTTP server on 127.0.0.1:0 answering every path from a per-path script (the last
+/// reply repeats).
+pub struct StubServer {
+    pub addr: std::net::SocketAddr,
+    replies: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<Reply>>>>,
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl StubServer {
+    pub async fn start() -> StubServer {
+        use axum::extract::{Request, State};
+        use axum::http::{StatusCode, header};
+        use axum::response::IntoResponse;
+        type Shared = (
+            std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<Reply>>>>,
+            std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+        );
+        async fn handle(
+            State((replies, seen)): State<Shared>,
+            req: Request,
+        ) -> axum::response::Response {
+            let path = req.uri().path().to_string();
+            let inm = req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            seen.lock().unwrap().push(Seen {
+                path: path.clone(),
+                if_none_match: inm.clone(),
+            });
+            let reply = {
+                let mut map = replies.lock().unwrap();
+                match map.get_mut(&path) {
+                    Some(list) if list.len() > 1 => Some(list.remove(0)),
+                    Some(list) => list.first().cloned(),
+                    None => None,
+                }
+            };
+            match reply {
+                None => (StatusCode::NOT_FOUND, "not found").into_response(),
+                Some(Reply::Feed { body, etag }) => {
+                    if etag.is_some() && inm == etag {
+                        return StatusCode::NOT_MODIFIED.into_response();
+                    }
+                    let mut resp = (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "text/calendar")],
+                        body,
+                    )
+                        .into_response();
+                    if let Some(e) = etag {
+                        resp.headers_mut().insert(header::ETAG, e.parse().unwrap());
+                    }
+                    resp
+                }
+                Some(Reply::Raw {
+                    status,
+                    body,
+                    content_type,
+                }) => (
+                    StatusCode::from_u16(status).unwrap(),
+                    [(header::CONTENT_TYPE, content_type)],
+                    body,
+                )
+                    .into_response(),
+                Some(Reply::Slow { secs, body }) => {
+                    tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                    (StatusCode::OK, body).into_response()
+                }
+            }
+        }
+        let replies = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state((replies.clone(), seen.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        StubServer {
+            addr,
+            replies,
+            seen,
+        }
+    }
+
+    /// Scripts the replies for `path`.
+    pub fn script(&self, path: &str, replies: Vec<Reply>) {
+        self.replies
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), replies);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn hits(&self, path: &str) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+/// An ICS feed with `n` weekly-spaced single events starting at `first` (YYYYMMDD), UIDs `prefix-i`.
+pub fn generated_feed(prefix: &str, n: usize, first: chrono::NaiveDate) -> Vec<u8> {
+    let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Gen//DE\r\n");
+    for i in 0..n {
+        let day = first + chrono::Duration::days(i as i64);
+        s.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:{prefix}-{i}\r\nDTSTAMP:20261101T000000Z\r\nDTSTART;TZID=Europe/Berlin:{d}T190000\r\nDTEND;TZID=Europe/Berlin:{d}T210000\r\nSUMMARY:Veranstaltung {i}\r\nEND:VEVENT\r\n",
+            d = day.format("%Y%m%d")
+        ));
+    }
+    s.push_str("END:VCALENDAR\r\n");
+    s.into_bytes()
 }
