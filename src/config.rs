@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// Environment variable naming the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "REGIOCAL_CONFIG";
+/// Environment variable overriding `[server] bind`.
+pub const BIND_ENV: &str = "REGIOCAL_BIND";
 /// The config file used when neither `--config` nor `REGIOCAL_CONFIG` is set.
 pub const DEFAULT_CONFIG: &str = "config/regiocal.toml";
 
@@ -268,13 +270,22 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
     }
 
-    /// Reads and validates a config file.
+    /// Reads and validates a config file, then applies `REGIOCAL_BIND` (an address that
+    /// overrides `[server] bind`, e.g. `0.0.0.0:8080` in a container).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::parse(&text, path)
+        let mut config = Config::parse(&text, path)?;
+        if let Ok(bind) = std::env::var(BIND_ENV) {
+            config.server.bind = bind.trim().parse().map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: format!("{BIND_ENV} (environment)"),
+                message: format!("invalid address {bind:?}: {e}"),
+            })?;
+        }
+        Ok(config)
     }
 
     /// Validates config text; `path` is used for messages and to resolve relative paths.

@@ -363,16 +363,10 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
             ICalendarProperty::RecurrenceId => {
                 recurrence_id = Some(time_value(e, cal).map_err(|m| format!("RECURRENCE-ID: {m}"))?)
             }
-            ICalendarProperty::Rrule => {
-                if rrule.is_none() {
-                    match first {
-                        Some(ICalendarValue::RecurrenceRule(rule)) => {
-                            rrule = Some((**rule).clone())
-                        }
-                        _ => return Err("RRULE: invalid rule".into()),
-                    }
-                }
-            }
+            ICalendarProperty::Rrule if rrule.is_none() => match first {
+                Some(ICalendarValue::RecurrenceRule(rule)) => rrule = Some((**rule).clone()),
+                _ => return Err("RRULE: invalid rule".into()),
+            },
             ICalendarProperty::Rdate => {
                 for v in &e.values {
                     let pdt = match v {

@@ -36,7 +36,7 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
     // The writer escapes TEXT for the properties it knows (and all X- ones); NAME (RFC 7986)
     // it does not know, so it is escaped here.
     cal.append_property(Property::new("X-WR-CALNAME", &snap.calendar.name));
-    cal.append_property(Property::new("NAME", &escape_text(&snap.calendar.name)));
+    cal.append_property(Property::new("NAME", escape_text(&snap.calendar.name)));
     if let Some(desc) = &snap.calendar.description {
         cal.append_property(Property::new("X-WR-CALDESC", desc));
         cal.append_property(Property::new("DESCRIPTION", desc));
@@ -112,11 +112,11 @@ fn vevent(
     let e = &stored.event;
     let mut ev = IcsEvent::new();
     ev.uid(uid);
-    ev.append_property(Property::new("DTSTAMP", &utc_stamp(&stored.updated_at)));
-    ev.append_property(Property::new("CREATED", &utc_stamp(&stored.first_seen)));
+    ev.append_property(Property::new("DTSTAMP", utc_stamp(&stored.updated_at)));
+    ev.append_property(Property::new("CREATED", utc_stamp(&stored.first_seen)));
     ev.append_property(Property::new(
         "LAST-MODIFIED",
-        &utc_stamp(&stored.updated_at),
+        utc_stamp(&stored.updated_at),
     ));
     ev.append_property(time_property("DTSTART", &e.start));
     if e.end != e.start {
@@ -136,17 +136,17 @@ fn vevent(
         ev.location(l);
     }
     if let Some(g) = &e.geo {
-        ev.append_property(Property::new("GEO", &format!("{:.6};{:.6}", g.lat, g.lon)));
+        ev.append_property(Property::new("GEO", format!("{:.6};{:.6}", g.lat, g.lon)));
     }
     if let Some(u) = &e.url {
         ev.append_property(Property::new("URL", u).add_parameter("VALUE", "URI").done());
     }
     if !e.categories.is_empty() {
         let cats: Vec<String> = e.categories.iter().map(|c| escape_text(c)).collect();
-        ev.append_property(Property::new("CATEGORIES", &cats.join(",")));
+        ev.append_property(Property::new("CATEGORIES", cats.join(",")));
     }
     ev.append_property(Property::new("STATUS", e.status.as_ical()));
-    ev.append_property(Property::new("SEQUENCE", &e.sequence.to_string()));
+    ev.append_property(Property::new("SEQUENCE", e.sequence.to_string()));
     ev.append_property(Property::new("CLASS", "PUBLIC"));
     if let Some(rule) = &e.rrule {
         ev.append_property(Property::new("RRULE", rule));
@@ -193,15 +193,15 @@ fn conform(t: &EventTime, start: &EventTime, zone: Tz) -> EventTime {
 
 fn time_property(name: &str, t: &EventTime) -> Property {
     match t {
-        EventTime::Date { date } => Property::new(name, &date.format("%Y%m%d").to_string())
+        EventTime::Date { date } => Property::new(name, date.format("%Y%m%d").to_string())
             .add_parameter("VALUE", "DATE")
             .done(),
         EventTime::Local { local, tz } => {
-            Property::new(name, &local.format("%Y%m%dT%H%M%S").to_string())
+            Property::new(name, local.format("%Y%m%dT%H%M%S").to_string())
                 .add_parameter("TZID", tz.name())
                 .done()
         }
-        EventTime::Utc { utc } => Property::new(name, &utc_stamp(utc)),
+        EventTime::Utc { utc } => Property::new(name, utc_stamp(utc)),
     }
 }
 

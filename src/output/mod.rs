@@ -198,7 +198,7 @@ impl Snapshot {
                 return false;
             }
             let s = &self.series[r.series];
-            if !filter.sources.is_empty() && !filter.sources.iter().any(|id| *id == s.source) {
+            if !filter.sources.is_empty() && !filter.sources.contains(&s.source) {
                 return false;
             }
             if !filter.categories.is_empty() {
@@ -229,7 +229,9 @@ impl Snapshot {
 /// Groups components into series: per source and UID, the master (no RECURRENCE-ID) and its
 /// overrides. An override without a master stands alone.
 pub fn group_series(events: &[StoredEvent]) -> Vec<Series> {
-    let mut groups: BTreeMap<(&str, &str), (Option<usize>, Vec<usize>)> = BTreeMap::new();
+    // (source, uid) -> (master, overrides)
+    type Members = (Option<usize>, Vec<usize>);
+    let mut groups: BTreeMap<(&str, &str), Members> = BTreeMap::new();
     for (i, e) in events.iter().enumerate() {
         let g = groups
             .entry((e.source.as_str(), e.event.uid.as_str()))
