@@ -41,6 +41,10 @@ pub enum AppError {
 pub enum ExportFormat {
     Ics,
     Json,
+    Jsonld,
+    Atom,
+    Jcal,
+    Xcal,
 }
 
 /// An opened configuration: config, store and HTTP client.
@@ -137,6 +141,10 @@ impl App {
             ExportFormat::Json => {
                 output::json::render_events(&snap, filter, None, None).unwrap_or_default()
             }
+            ExportFormat::Jsonld => output::jsonld::render(&snap, filter),
+            ExportFormat::Atom => output::atom::render(&snap, filter),
+            ExportFormat::Jcal => output::jcal::render(&snap, filter),
+            ExportFormat::Xcal => output::xcal::render(&snap, filter),
         })
     }
 

@@ -128,6 +128,7 @@ pub struct SourceConfig {
     pub categories: Vec<String>,
     pub license: Option<String>,
     pub attribution: Option<String>,
+    pub mapping: Option<FieldMapping>,
 }
 
 /// Where a source's bytes come from.
@@ -156,9 +157,53 @@ impl std::fmt::Display for SourceLocation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FormatChoice {
-    /// Detect from the body.
+    /// Detect from the Content-Type and the body.
     Auto,
+    /// iCalendar (RFC 5545).
     Ics,
+    /// xCal (RFC 6321).
+    Xcal,
+    /// jCal (RFC 7265).
+    Jcal,
+    /// RSS 2.0 (with the RSS event module or xCal elements).
+    Rss,
+    /// Atom 1.0.
+    Atom,
+    /// schema.org JSON-LD, as JSON or embedded in an HTML page.
+    Jsonld,
+    /// A JSON API described by `[source.mapping]`.
+    Json,
+    /// OParl 1.1 meetings.
+    Oparl,
+}
+
+/// Where a source's fields are, for formats that need help: for `json`, JSONPath-like paths
+/// (`items` selects the list, the others are relative to an item); for `rss`/`atom`, element
+/// names (e.g. `start = "ev:startdate"` or `start = "dc:date"`) to read event dates from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    pub items: Option<String>,
+    pub uid: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub all_day: Option<String>,
+    pub location: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub locality: Option<String>,
+    pub lat: Option<String>,
+    pub lon: Option<String>,
+    pub url: Option<String>,
+    pub image: Option<String>,
+    pub categories: Option<String>,
+    pub status: Option<String>,
+    pub price: Option<String>,
+    /// chrono format string for `start`/`end` values that are not RFC 3339 / ISO 8601
+    /// (e.g. `%d.%m.%Y %H:%M`); they are read in the calendar's zone.
+    pub date_format: Option<String>,
 }
 
 // ---- raw (serde) shapes -------------------------------------------------------------------
@@ -253,6 +298,7 @@ struct RawSource {
     categories: Vec<String>,
     license: Option<String>,
     attribution: Option<String>,
+    mapping: Option<FieldMapping>,
 }
 
 fn default_format() -> FormatChoice {
@@ -393,6 +439,17 @@ impl Config {
             let schedule_text = s.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE);
             let schedule =
                 Schedule::parse(schedule_text).map_err(|e| bad("schedule", e.to_string()))?;
+            if s.format == FormatChoice::Json
+                && s.mapping
+                    .as_ref()
+                    .is_none_or(|m| m.items.is_none() || m.title.is_none() || m.start.is_none())
+            {
+                return Err(bad(
+                    "mapping",
+                    "format \"json\" needs [source.mapping] with at least items, title and start"
+                        .into(),
+                ));
+            }
             let categories = s
                 .categories
                 .iter()
@@ -408,6 +465,7 @@ impl Config {
                 categories,
                 license: s.license,
                 attribution: s.attribution,
+                mapping: s.mapping,
             });
         }
 

@@ -12,9 +12,9 @@
 //! * **Past events are kept.** Stored events that ended before now and are missing from the new
 //!   feed stay (feeds commonly drop what is over).
 
-use crate::config::{CalendarConfig, Config, SourceConfig};
-use crate::fetch::{Fetched, Fetcher};
-use crate::format::{self, ParseContext};
+use crate::config::{Config, SourceConfig, SourceLocation};
+use crate::fetch::{Body, Fetched, Fetcher};
+use crate::format::{self, Format, ParseContext};
 use crate::model::{Event, SourceState, StoredEvent};
 use crate::normalize::recurrence::{self, Window};
 use crate::normalize::{self, NormalizeOptions};
@@ -50,6 +50,10 @@ pub struct Report {
     pub warnings: Vec<String>,
     pub error: Option<String>,
     pub stats: ApplyStats,
+    /// The format the body was read as.
+    pub format: Option<Format>,
+    /// Pages read (paginated formats).
+    pub pages: usize,
 }
 
 /// Errors that stop an ingest from recording anything (the store is unreachable).
@@ -65,11 +69,13 @@ pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig
     match fetcher.fetch(source, None).await {
         Err(e) => report.fail(e.to_string()),
         Ok(Fetched::NotModified) => report.outcome = Outcome::Unchanged,
-        Ok(Fetched::Body(body)) => match parse_body(&body.bytes, source, &cfg.calendar) {
-            Ok((events, warnings)) => {
+        Ok(Fetched::Body(body)) => match read_feed(cfg, fetcher, source, body).await {
+            Ok(feed) => {
                 report.outcome = Outcome::Updated;
-                report.events = events.len();
-                report.warnings = warnings;
+                report.events = feed.events.len();
+                report.warnings = feed.warnings;
+                report.format = Some(feed.format);
+                report.pages = feed.pages;
             }
             Err(e) => report.fail(e),
         },
@@ -77,23 +83,101 @@ pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig
     report
 }
 
-/// Decodes, parses and normalises a body.
-pub fn parse_body(
-    bytes: &[u8],
+/// Most pages read from one paginated feed.
+pub const MAX_PAGES: usize = 200;
+
+/// A feed read in full: every page parsed and normalised.
+#[derive(Debug)]
+pub struct Feed {
+    pub format: Format,
+    pub events: Vec<Event>,
+    pub warnings: Vec<String>,
+    pub pages: usize,
+    /// SHA-256 over the bodies of all pages.
+    pub hash: String,
+}
+
+/// Parses a first body and, for paginated formats, fetches and parses the following pages;
+/// then normalises the events.
+pub async fn read_feed(
+    cfg: &Config,
+    fetcher: &Fetcher,
     source: &SourceConfig,
-    cal: &CalendarConfig,
-) -> Result<(Vec<Event>, Vec<String>), String> {
-    let ctx = ParseContext {
-        default_tz: cal.timezone,
+    first: Body,
+) -> Result<Feed, String> {
+    let mut url = match &source.location {
+        SourceLocation::Http(u) => Some(u.clone()),
+        SourceLocation::File(_) => None,
     };
-    let (_, parsed) = format::parse(bytes, source.format, &ctx).map_err(|e| e.to_string())?;
+    let mut hasher = Sha256::new();
+    let mut events = Vec::new();
+    let mut warnings = Vec::new();
+    let mut body = first;
+    let mut pages = 0;
+    let format = loop {
+        pages += 1;
+        hasher.update(&body.bytes);
+        let ctx = ParseContext {
+            default_tz: cfg.calendar.timezone,
+            mapping: source.mapping.as_ref(),
+            base_url: url.as_ref(),
+        };
+        let (format, parsed) = format::parse(
+            &body.bytes,
+            source.format,
+            body.content_type.as_deref(),
+            &ctx,
+        )
+        .map_err(|e| {
+            if pages > 1 {
+                format!("page {pages}: {e}")
+            } else {
+                e.to_string()
+            }
+        })?;
+        events.extend(parsed.events);
+        warnings.extend(parsed.warnings.into_iter().map(|w| {
+            if pages > 1 {
+                format!("page {pages}: {w}")
+            } else {
+                w
+            }
+        }));
+        let Some(next) = parsed.next_page else {
+            break format;
+        };
+        let Some(base) = &url else {
+            warnings.push("the feed names a next page, but a local file cannot be paged".into());
+            break format;
+        };
+        if pages >= MAX_PAGES {
+            warnings.push(format!("stopped after {MAX_PAGES} pages"));
+            break format;
+        }
+        let next_url = base
+            .join(&next)
+            .map_err(|e| format!("page {pages}: invalid next link {next:?}: {e}"))?;
+        if !matches!(next_url.scheme(), "http" | "https") {
+            return Err(format!("page {pages}: next link {next_url} is not http(s)"));
+        }
+        body = fetcher
+            .fetch_page(&next_url)
+            .await
+            .map_err(|e| format!("page {}: {e}", pages + 1))?;
+        url = Some(next_url);
+    };
     let opts = NormalizeOptions {
         categories: source.categories.clone(),
     };
-    let (events, mut warnings) = normalize::normalize(parsed.events, &opts);
-    let mut all = parsed.warnings;
-    all.append(&mut warnings);
-    Ok((events, all))
+    let (events, mut more) = normalize::normalize(events, &opts);
+    warnings.append(&mut more);
+    Ok(Feed {
+        format,
+        events,
+        warnings,
+        pages,
+        hash: hex(&hasher.finalize()),
+    })
 }
 
 impl Report {
@@ -105,6 +189,8 @@ impl Report {
             warnings: Vec::new(),
             error: None,
             stats: ApplyStats::default(),
+            format: None,
+            pages: 0,
         }
     }
 
@@ -156,10 +242,32 @@ pub async fn ingest_source<S: Store>(
         report.events = state.event_count as usize;
         return Ok(report);
     }
-    let (events, warnings) = match parse_body(&body.bytes, source, &cfg.calendar) {
-        Ok(v) => v,
+    let (etag, last_modified) = (body.etag.clone(), body.last_modified.clone());
+    let feed = match read_feed(cfg, fetcher, source, body).await {
+        Ok(feed) => feed,
         Err(e) => return record_failure(store, state, report, e).await,
     };
+    if feed.pages > 1
+        && state.content_hash.as_deref() == Some(feed.hash.as_str())
+        && state.pending_shrink == 0
+    {
+        record_success(&mut state, now);
+        store.save_state(&state).await?;
+        report.outcome = Outcome::Unchanged;
+        report.events = state.event_count as usize;
+        report.format = Some(feed.format);
+        report.pages = feed.pages;
+        return Ok(report);
+    }
+    let Feed {
+        events,
+        warnings,
+        format,
+        pages,
+        hash,
+    } = feed;
+    report.format = Some(format);
+    report.pages = pages;
     for w in &warnings {
         tracing::warn!(source = %source.id, "{w}");
     }
@@ -200,8 +308,8 @@ pub async fn ingest_source<S: Store>(
     state.pending_shrink = 0;
     let merged = keep_past(events, &stored, &future, cfg);
     record_success(&mut state, now);
-    state.etag = body.etag;
-    state.last_modified = body.last_modified;
+    state.etag = etag;
+    state.last_modified = last_modified;
     state.content_hash = Some(hash);
     state.last_warnings = u32::try_from(report.warnings.len()).unwrap_or(u32::MAX);
     report.stats = store.apply(&state, Some(&merged), now).await?;

@@ -179,8 +179,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         println!("ERROR {:<20} {e}", s.id);
                     }
                     None => println!(
-                        "OK    {:<20} {} events, {} warnings",
+                        "OK    {:<20} {}{}, {} events, {} warnings",
                         s.id,
+                        r.format.map_or("-", |f| f.name()),
+                        if r.pages > 1 {
+                            format!(" ({} pages)", r.pages)
+                        } else {
+                            String::new()
+                        },
                         r.events,
                         r.warnings.len()
                     ),

@@ -85,7 +85,7 @@ pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
     }
 }
 
-/// Publication status of an event (iCalendar `STATUS`).
+/// Publication status of an event (iCalendar `STATUS`, schema.org `eventStatus`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -93,17 +93,68 @@ pub enum Status {
     Confirmed,
     Tentative,
     Cancelled,
+    /// Postponed to a date not yet known (schema.org `EventPostponed`).
+    Postponed,
 }
 
 impl Status {
-    /// The iCalendar spelling.
+    /// The iCalendar spelling (iCalendar has no "postponed": it is published as TENTATIVE).
     pub fn as_ical(&self) -> &'static str {
         match self {
             Status::Confirmed => "CONFIRMED",
-            Status::Tentative => "TENTATIVE",
+            Status::Tentative | Status::Postponed => "TENTATIVE",
             Status::Cancelled => "CANCELLED",
         }
     }
+}
+
+/// Whether people attend in person, online, or both (schema.org `eventAttendanceMode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attendance {
+    #[default]
+    Offline,
+    Online,
+    Mixed,
+}
+
+/// A postal address (schema.org `PostalAddress`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// Who organises an event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organizer {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// A ticket offer (schema.org `Offer`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Offer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// ISO 4217 code, e.g. `EUR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// WGS84 coordinates.
@@ -160,9 +211,70 @@ pub struct Event {
     pub last_modified: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<DateTime<Utc>>,
+    /// Structured address of the location, when the source gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organizer: Option<Organizer>,
+    /// Image URL (http(s)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offers: Vec<Offer>,
+    /// Free admission (schema.org `isAccessibleForFree`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free: Option<bool>,
+    /// Language of the event (BCP 47, e.g. `de`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub attendance: Attendance,
+    /// Where to join online (schema.org `VirtualLocation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online_url: Option<String>,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Event {
+    /// An event with the given identity and times and every other field empty.
+    pub fn new(
+        uid: impl Into<String>,
+        title: impl Into<String>,
+        start: EventTime,
+        end: EventTime,
+    ) -> Event {
+        Event {
+            uid: uid.into(),
+            recurrence_id: None,
+            title: title.into(),
+            description: None,
+            location: None,
+            geo: None,
+            url: None,
+            categories: Vec::new(),
+            status: Status::Confirmed,
+            start,
+            end,
+            rrule: None,
+            rdates: Vec::new(),
+            exdates: Vec::new(),
+            sequence: 0,
+            last_modified: None,
+            created: None,
+            address: None,
+            organizer: None,
+            image: None,
+            offers: Vec::new(),
+            free: None,
+            language: None,
+            attendance: Attendance::Offline,
+            online_url: None,
+        }
+    }
+
     /// Whether this event is the master of a recurring series.
     pub fn is_recurring(&self) -> bool {
         self.rrule.is_some() || !self.rdates.is_empty()

@@ -106,6 +106,18 @@ impl Fetcher {
         }
     }
 
+    /// Fetches one more page of a paginated feed (unconditional GET, same limits).
+    pub async fn fetch_page(&self, url: &url::Url) -> Result<Body, FetchError> {
+        let secs = self.timeout.as_secs();
+        match tokio::time::timeout(self.timeout, self.get(url.clone(), None))
+            .await
+            .map_err(|_| FetchError::Timeout(secs))??
+        {
+            Fetched::Body(body) => Ok(body),
+            Fetched::NotModified => Err(FetchError::BogusNotModified),
+        }
+    }
+
     async fn read_file(&self, path: &std::path::Path) -> Result<Fetched, FetchError> {
         let err = |reason: String| FetchError::File {
             path: path.display().to_string(),

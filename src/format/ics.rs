@@ -436,23 +436,20 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
     let rrule = rrule.map(|r| rrule_text(r, &start, cal)).transpose()?;
 
     Ok(Event {
-        uid,
         recurrence_id,
-        title,
         description,
         location,
         geo,
         url,
         categories,
         status,
-        start,
-        end,
         rrule,
         rdates,
         exdates,
         sequence,
         last_modified,
         created,
+        ..Event::new(uid, title, start, end)
     })
 }
 

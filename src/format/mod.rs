@@ -2,27 +2,65 @@
 //!
 //! A new format is one file in this folder plus one arm in [`Format`], [`detect`] and [`parse`].
 //! Parsers are lenient per event and strict per feed: one bad event becomes a warning naming its
-//! UID or line and the rest of the feed is kept; a body that is not a feed at all (an HTML error
-//! page, an empty calendar file, garbage) is a [`FormatError`] and changes nothing in the store.
+//! UID or position and the rest of the feed is kept; a body that is not a feed at all (an HTML
+//! error page, a truncated file, invalid XML/JSON) is a [`FormatError`] naming the position, and
+//! changes nothing in the store.
+//!
+//! | format | module | detected by |
+//! |---|---|---|
+//! | iCalendar (RFC 5545) | [`ics`] | `BEGIN:VCALENDAR` |
+//! | xCal (RFC 6321) | [`xcal`] | XML root `icalendar` |
+//! | jCal (RFC 7265) | [`jcal`] | JSON array starting with `"vcalendar"` |
+//! | RSS 2.0 | [`rss`] | XML root `rss` (or RSS 1.0 `rdf:RDF`) |
+//! | Atom 1.0 | [`atom`] | XML root `feed` |
+//! | schema.org JSON-LD | [`jsonld`] | JSON with `@context`/`@type`/`@graph`, or an HTML page |
+//! | mapped JSON | [`mapped`] | any other JSON, when the source has `[source.mapping]` |
+//! | OParl 1.1 | [`oparl`] | JSON objects whose `type` is an OParl type |
 
+pub mod atom;
+pub mod datetime;
 pub mod ics;
+pub mod jcal;
+pub mod jsonld;
+pub mod mapped;
+pub mod oparl;
+pub mod rss;
+pub mod xcal;
 
-use crate::config::FormatChoice;
+use crate::config::{FieldMapping, FormatChoice};
 use crate::model::Event;
 use chrono_tz::Tz;
 
 /// A feed format regiocal can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// iCalendar (RFC 5545).
     Ics,
+    Xcal,
+    Jcal,
+    Rss,
+    Atom,
+    /// schema.org JSON-LD as a JSON document.
+    JsonLd,
+    /// An HTML page with `<script type="application/ld+json">` blocks.
+    Html,
+    /// A JSON API read through `[source.mapping]`.
+    MappedJson,
+    Oparl,
 }
 
 impl Format {
-    /// Lower-case name, as in the config.
+    /// Lower-case name, as shown by `check`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::Ics => "ics",
+            Format::Xcal => "xcal",
+            Format::Jcal => "jcal",
+            Format::Rss => "rss",
+            Format::Atom => "atom",
+            Format::JsonLd => "jsonld",
+            Format::Html => "html+jsonld",
+            Format::MappedJson => "json",
+            Format::Oparl => "oparl",
         }
     }
 }
@@ -30,59 +68,220 @@ impl Format {
 /// Why a body could not be read as a feed.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
-    #[error("got an HTML page, not a feed (an error or login page?)")]
+    #[error("got an HTML page without events (an error or login page?)")]
     Html,
+    #[error("no events found in HTML page (no schema.org JSON-LD Event)")]
+    NoEventsInHtml,
     #[error("unrecognised format (starts with {0:?})")]
     Unrecognised(String),
     #[error("iCalendar: {0}")]
     Ics(String),
+    /// Malformed XML, with the byte position.
+    #[error("{format}: invalid XML at byte {position}: {message}")]
+    Xml {
+        format: &'static str,
+        position: u64,
+        message: String,
+    },
+    /// Malformed JSON, with line and column.
+    #[error("{format}: invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        format: &'static str,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// Well-formed but not what the format requires.
+    #[error("{format}: {message}")]
+    Invalid {
+        format: &'static str,
+        message: String,
+    },
 }
 
-/// What parsing a feed produced: events, plus one warning per skipped event or bad line.
+impl FormatError {
+    /// A JSON syntax error with its position.
+    pub fn json(format: &'static str, e: &serde_json::Error) -> FormatError {
+        FormatError::Json {
+            format,
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What parsing a feed produced: events, one warning per skipped event or bad line, and the
+/// next page to fetch for paginated formats (OParl `links.next`).
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub events: Vec<Event>,
     pub warnings: Vec<String>,
+    pub next_page: Option<String>,
 }
 
-/// Settings a parser needs from the calendar.
+/// Settings a parser needs from the calendar and the source.
 #[derive(Debug, Clone, Copy)]
-pub struct ParseContext {
+pub struct ParseContext<'a> {
     /// Zone for floating times when the feed names none.
     pub default_tz: Tz,
+    /// Field mapping of the source, if configured.
+    pub mapping: Option<&'a FieldMapping>,
+    /// URL the body came from (to resolve relative links), for HTTP sources.
+    pub base_url: Option<&'a url::Url>,
 }
 
-/// Detects the format of a (decoded) body from its first non-blank characters.
-pub fn detect(text: &str) -> Result<Format, FormatError> {
-    let head: String = text.trim_start().chars().take(256).collect();
-    let upper = head.to_ascii_uppercase();
-    if upper.starts_with("BEGIN:VCALENDAR") {
+impl ParseContext<'static> {
+    /// A context with only the default zone.
+    pub fn new(default_tz: Tz) -> ParseContext<'static> {
+        ParseContext {
+            default_tz,
+            mapping: None,
+            base_url: None,
+        }
+    }
+}
+
+/// Most nesting accepted in JSON and XML documents (deeper is an attack or a broken feed).
+pub const MAX_DEPTH: usize = 128;
+
+/// Detects the format from the body's first characters, falling back on the Content-Type.
+pub fn detect(
+    text: &str,
+    content_type: Option<&str>,
+    has_mapping: bool,
+) -> Result<Format, FormatError> {
+    let body = text.trim_start();
+    let head: String = body.chars().take(512).collect();
+    if head.to_ascii_uppercase().starts_with("BEGIN:VCALENDAR") {
         return Ok(Format::Ics);
     }
-    if upper.starts_with("<!DOCTYPE HTML") || upper.starts_with("<HTML") || upper.contains("<HTML")
-    {
-        return Err(FormatError::Html);
+    if head.starts_with('<') {
+        return match xml_root(body).as_deref() {
+            Some("rss") | Some("rdf:RDF") | Some("RDF") => Ok(Format::Rss),
+            Some("feed") => Ok(Format::Atom),
+            Some("icalendar") => Ok(Format::Xcal),
+            Some(r) if r.eq_ignore_ascii_case("html") => Ok(Format::Html),
+            _ if head.to_ascii_lowercase().contains("<html")
+                || head.to_ascii_lowercase().starts_with("<!doctype html") =>
+            {
+                Ok(Format::Html)
+            }
+            _ => Err(FormatError::Unrecognised(head.chars().take(40).collect())),
+        };
     }
-    let shown: String = head.chars().take(40).collect();
-    Err(FormatError::Unrecognised(shown))
+    if head.starts_with('{') || head.starts_with('[') {
+        return Ok(detect_json(body, has_mapping));
+    }
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let by_type = [
+        ("text/calendar", Format::Ics),
+        ("application/calendar+xml", Format::Xcal),
+        ("application/calendar+json", Format::Jcal),
+        ("application/rss+xml", Format::Rss),
+        ("application/atom+xml", Format::Atom),
+        ("application/ld+json", Format::JsonLd),
+    ];
+    if let Some((_, f)) = by_type.iter().find(|(t, _)| ct.starts_with(t)) {
+        return Ok(*f);
+    }
+    Err(FormatError::Unrecognised(head.chars().take(40).collect()))
+}
+
+/// The name of the first element of an XML document (after the declaration, comments and
+/// the doctype).
+fn xml_root(text: &str) -> Option<String> {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("<?") {
+            rest = &r[r.find("?>")? + 2..];
+        } else if let Some(r) = rest.strip_prefix("<!--") {
+            rest = &r[r.find("-->")? + 3..];
+        } else if rest.starts_with("<!") {
+            if rest.len() >= 9
+                && rest[..9].eq_ignore_ascii_case("<!doctype")
+                && rest[9..]
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("html")
+            {
+                return Some("html".into());
+            }
+            rest = &rest[rest.find('>')? + 1..];
+        } else {
+            let r = rest.strip_prefix('<')?;
+            let end = r.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+            return Some(r[..end].to_string());
+        }
+    }
+}
+
+/// Tells the JSON formats apart by their shape.
+fn detect_json(text: &str, has_mapping: bool) -> Format {
+    let probe: String = text.chars().take(4096).collect();
+    let compact: String = probe.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.starts_with("[\"vcalendar\"") {
+        return Format::Jcal;
+    }
+    if compact.contains("\"@context\"")
+        || compact.contains("\"@type\"")
+        || compact.contains("\"@graph\"")
+    {
+        return Format::JsonLd;
+    }
+    if compact.contains("schema.oparl.org") {
+        return Format::Oparl;
+    }
+    if has_mapping {
+        Format::MappedJson
+    } else {
+        Format::JsonLd
+    }
+}
+
+/// The format a source's `format` key forces, if any.
+fn forced(choice: FormatChoice) -> Option<Format> {
+    match choice {
+        FormatChoice::Auto => None,
+        FormatChoice::Ics => Some(Format::Ics),
+        FormatChoice::Xcal => Some(Format::Xcal),
+        FormatChoice::Jcal => Some(Format::Jcal),
+        FormatChoice::Rss => Some(Format::Rss),
+        FormatChoice::Atom => Some(Format::Atom),
+        FormatChoice::Jsonld => None,
+        FormatChoice::Json => Some(Format::MappedJson),
+        FormatChoice::Oparl => Some(Format::Oparl),
+    }
 }
 
 /// Decodes and parses a body in the configured (or detected) format.
 pub fn parse(
     bytes: &[u8],
     choice: FormatChoice,
+    content_type: Option<&str>,
     ctx: &ParseContext,
 ) -> Result<(Format, Parsed), FormatError> {
     let (text, decode_warning) = decode_text(bytes);
-    let format = match choice {
-        FormatChoice::Auto => detect(&text)?,
-        FormatChoice::Ics => match detect(&text) {
-            Err(FormatError::Html) => return Err(FormatError::Html),
-            _ => Format::Ics,
-        },
+    let detected = detect(&text, content_type, ctx.mapping.is_some());
+    let format = match (forced(choice), choice, detected) {
+        // An HTML page where a data feed was expected is an error page.
+        (Some(f), _, Ok(Format::Html)) if f != Format::Html => return Err(FormatError::Html),
+        (Some(f), _, _) => f,
+        (None, FormatChoice::Jsonld, Ok(Format::Html)) => Format::Html,
+        (None, FormatChoice::Jsonld, _) => Format::JsonLd,
+        (None, _, d) => d?,
     };
     let mut parsed = match format {
         Format::Ics => ics::parse(&text, ctx)?,
+        Format::Xcal => xcal::parse(&text, ctx)?,
+        Format::Jcal => jcal::parse(&text, ctx)?,
+        Format::Rss => rss::parse(&text, ctx)?,
+        Format::Atom => atom::parse(&text, ctx)?,
+        Format::JsonLd => jsonld::parse_json(&text, ctx)?,
+        Format::Html => jsonld::parse_html(&text, ctx)?,
+        Format::MappedJson => mapped::parse(&text, ctx)?,
+        Format::Oparl => oparl::parse(&text, ctx)?,
     };
     if let Some(w) = decode_warning {
         parsed.warnings.insert(0, w);
@@ -128,16 +327,70 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detects_ics_and_html() {
-        assert_eq!(detect("\r\n  BEGIN:VCALENDAR\r\n").unwrap(), Format::Ics);
-        assert_eq!(detect("begin:vcalendar\n").unwrap(), Format::Ics);
+    fn detects_every_format_from_the_body() {
+        let cases = [
+            ("\r\n  BEGIN:VCALENDAR\r\n", Format::Ics),
+            ("begin:vcalendar\n", Format::Ics),
+            (
+                "<?xml version=\"1.0\"?>\n<!-- x --><rss version=\"2.0\">",
+                Format::Rss,
+            ),
+            (
+                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">",
+                Format::Rss,
+            ),
+            (
+                "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\">",
+                Format::Atom,
+            ),
+            (
+                "<icalendar xmlns=\"urn:ietf:params:xml:ns:icalendar-2.0\">",
+                Format::Xcal,
+            ),
+            (
+                "<!DOCTYPE html><html><body>Login</body></html>",
+                Format::Html,
+            ),
+            ("<HTML><HEAD>", Format::Html),
+            ("[\"vcalendar\", [], []]", Format::Jcal),
+            (
+                "{\"@context\": \"https://schema.org\", \"@type\": \"Event\"}",
+                Format::JsonLd,
+            ),
+            ("[{\"@type\": \"Event\"}]", Format::JsonLd),
+            (
+                "{\"data\": [{\"type\": \"https://schema.oparl.org/1.1/Meeting\"}]}",
+                Format::Oparl,
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(detect(body, None, false).unwrap(), want, "{body}");
+        }
+        assert_eq!(
+            detect("{\"veranstaltungen\": []}", None, true).unwrap(),
+            Format::MappedJson
+        );
         assert!(matches!(
-            detect("<!DOCTYPE html><html><body>Login</body></html>"),
+            detect("hello", None, false),
+            Err(FormatError::Unrecognised(_))
+        ));
+        assert_eq!(
+            detect("hello", Some("text/calendar; charset=utf-8"), false).unwrap(),
+            Format::Ics
+        );
+    }
+
+    #[test]
+    fn html_where_a_feed_was_configured_is_an_error() {
+        let ctx = ParseContext::new(chrono_tz::Europe::Berlin);
+        let page = b"<!DOCTYPE html><html><body>Bitte anmelden</body></html>";
+        assert!(matches!(
+            parse(page, FormatChoice::Ics, None, &ctx),
             Err(FormatError::Html)
         ));
         assert!(matches!(
-            detect("{\"a\":1}"),
-            Err(FormatError::Unrecognised(_))
+            parse(page, FormatChoice::Rss, None, &ctx),
+            Err(FormatError::Html)
         ));
     }
 

@@ -315,7 +315,6 @@ fn conform(t: &EventTime, start: &EventTime, zone: Tz) -> EventTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
     use chrono::NaiveDate;
     use chrono_tz::Europe::Berlin;
 
@@ -328,23 +327,8 @@ mod tests {
 
     fn event(start: EventTime, end: EventTime, rrule: Option<&str>) -> Event {
         Event {
-            uid: "u".into(),
-            recurrence_id: None,
-            title: "T".into(),
-            description: None,
-            location: None,
-            geo: None,
-            url: None,
-            categories: vec![],
-            status: Status::Confirmed,
-            start,
-            end,
             rrule: rrule.map(str::to_string),
-            rdates: vec![],
-            exdates: vec![],
-            sequence: 0,
-            last_modified: None,
-            created: None,
+            ..Event::new("u", "T", start, end)
         }
     }
 

@@ -3,10 +3,15 @@
 //! After every change in the store a new [`Snapshot`] is built: all events grouped into series,
 //! expanded into occurrences for the configured window, sorted by start. Requests only read a
 //! snapshot (the server swaps in the new one atomically), so serving never waits for an ingest
-//! and `regiocal export` renders exactly what the server serves. Renderers: [`ics`], [`json`].
+//! and `regiocal export` renders exactly what the server serves. Renderers: [`ics`], [`json`],
+//! [`jsonld`], [`atom`], [`jcal`], [`xcal`].
 
+pub mod atom;
 pub mod ics;
+pub mod jcal;
 pub mod json;
+pub mod jsonld;
+pub mod xcal;
 
 use crate::config::Config;
 use crate::model::{Event, EventTime, Occurrence, SourceState, StoredEvent, recurrence_key};

@@ -1,8 +1,9 @@
-//! `GET /calendar.ics`: the merged iCalendar feed, filterable like the JSON API.
+//! The feeds: `/calendar.ics`, `/calendar.jcal`, `/calendar.xcs`, `/feed.atom` and
+//! `/api/v1/events.jsonld`, all filterable like the JSON API.
 
 use super::AppState;
 use super::http::{ApiError, cacheable, parse_query};
-use crate::output::ics;
+use crate::output::{Filter, Snapshot, atom, ics, jcal, jsonld, xcal};
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
@@ -10,26 +11,79 @@ use axum::response::Response;
 use axum::routing::get;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/calendar.ics", get(calendar))
+    Router::new()
+        .route("/calendar.ics", get(|s, q, h| feed(s, q, h, Kind::Ics)))
+        .route("/calendar.jcal", get(|s, q, h| feed(s, q, h, Kind::Jcal)))
+        .route("/calendar.xcs", get(|s, q, h| feed(s, q, h, Kind::Xcal)))
+        .route("/feed.atom", get(|s, q, h| feed(s, q, h, Kind::Atom)))
+        .route(
+            "/api/v1/events.jsonld",
+            get(|s, q, h| feed(s, q, h, Kind::JsonLd)),
+        )
 }
 
-async fn calendar(
+#[derive(Clone, Copy)]
+enum Kind {
+    Ics,
+    Jcal,
+    Xcal,
+    Atom,
+    JsonLd,
+}
+
+impl Kind {
+    fn render(self, snap: &Snapshot, filter: &Filter) -> String {
+        match self {
+            Kind::Ics => ics::render(snap, filter),
+            Kind::Jcal => jcal::render(snap, filter),
+            Kind::Xcal => xcal::render(snap, filter),
+            Kind::Atom => atom::render(snap, filter),
+            Kind::JsonLd => jsonld::render(snap, filter),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Kind::Ics => "text/calendar; charset=utf-8",
+            Kind::Jcal => "application/calendar+json; charset=utf-8",
+            Kind::Xcal => "application/calendar+xml; charset=utf-8",
+            Kind::Atom => "application/atom+xml; charset=utf-8",
+            Kind::JsonLd => "application/ld+json; charset=utf-8",
+        }
+    }
+
+    fn filename(self) -> &'static str {
+        match self {
+            Kind::Ics => "calendar.ics",
+            Kind::Jcal => "calendar.jcal",
+            Kind::Xcal => "calendar.xcs",
+            Kind::Atom => "feed.atom",
+            Kind::JsonLd => "events.jsonld",
+        }
+    }
+}
+
+async fn feed(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    kind: Kind,
 ) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
     let snap = state.snapshot.get();
-    let body = ics::render(&snap, &q.filter);
+    let body = kind.render(&snap, &q.filter);
     Ok(cacheable(
         &headers,
         body,
-        "text/calendar; charset=utf-8",
+        kind.content_type(),
         snap.last_modified,
         snap.calendar.refresh_minutes * 60,
-        &[(
-            header::CONTENT_DISPOSITION,
-            "inline; filename=\"calendar.ics\"".to_string(),
-        )],
+        &[
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}\"", kind.filename()),
+            ),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string()),
+        ],
     ))
 }

@@ -22,11 +22,9 @@ pub fn fixture(rel: &str) -> Vec<u8> {
 
 /// Parses and normalises a fixture as the ingest does.
 pub fn parse_fixture(rel: &str) -> (Vec<Event>, Vec<String>) {
-    let ctx = ParseContext {
-        default_tz: chrono_tz::Europe::Berlin,
-    };
+    let ctx = ParseContext::new(chrono_tz::Europe::Berlin);
     let (_, parsed) =
-        format::parse(&fixture(rel), FormatChoice::Auto, &ctx).expect("fixture parses");
+        format::parse(&fixture(rel), FormatChoice::Auto, None, &ctx).expect("fixture parses");
     let (events, mut warnings) = normalize::normalize(parsed.events, &NormalizeOptions::default());
     let mut all = parsed.warnings;
     all.append(&mut warnings);
@@ -67,6 +65,7 @@ pub fn source(id: &str, location: SourceLocation) -> SourceConfig {
         categories: vec![],
         license: None,
         attribution: None,
+        mapping: None,
     }
 }
 
@@ -75,11 +74,9 @@ pub const NOW: &str = "2026-11-24T00:00:00Z";
 
 /// Parses and normalises a file anywhere on disk.
 pub fn parse_fixture_at(path: &Path) -> (Vec<Event>, Vec<String>) {
-    let ctx = ParseContext {
-        default_tz: chrono_tz::Europe::Berlin,
-    };
+    let ctx = ParseContext::new(chrono_tz::Europe::Berlin);
     let bytes = std::fs::read(path).expect("read");
-    let (_, parsed) = format::parse(&bytes, FormatChoice::Auto, &ctx).expect("parses");
+    let (_, parsed) = format::parse(&bytes, FormatChoice::Auto, None, &ctx).expect("parses");
     let (events, mut warnings) = normalize::normalize(parsed.events, &NormalizeOptions::default());
     let mut all = parsed.warnings;
     all.append(&mut warnings);

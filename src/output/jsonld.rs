@@ -1,0 +1,8 @@
+//! schema.org JSON-LD (ItemList of Event) output (being implemented).
+
+use super::{Filter, Snapshot};
+
+/// Renders the occurrences matching `filter`.
+pub fn render(_snap: &Snapshot, _filter: &Filter) -> String {
+    String::new()
+}
