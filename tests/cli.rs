@@ -412,18 +412,30 @@ fn exit_codes_and_feed_doctor() {
 }
 
 #[test]
-fn demo_config_is_valid() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/regiocal.toml");
-    let cfg = regiocal::config::Config::load(&path).unwrap();
-    assert!(cfg.sources.len() >= 5);
-    for s in &cfg.sources {
-        if let regiocal::config::SourceLocation::File(p) = &s.location {
-            assert!(
-                p.exists(),
-                "demo source {} points at missing {}",
-                s.id,
-                p.display()
-            );
+fn every_config_in_config_dir_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        seen += 1;
+        let cfg = regiocal::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!cfg.sources.is_empty(), "{}", path.display());
+        for s in &cfg.sources {
+            if let regiocal::config::SourceLocation::File(p) = &s.location {
+                assert!(
+                    p.exists(),
+                    "{}: source {} points at missing {}",
+                    path.display(),
+                    s.id,
+                    p.display()
+                );
+            }
         }
     }
+    assert!(seen >= 1);
+    let demo = regiocal::config::Config::load(&dir.join("regiocal.toml")).unwrap();
+    assert!(demo.sources.len() >= 5);
 }

@@ -2,7 +2,7 @@
 //!
 //! Every parsed event passes [`normalize`]: text is cleaned (line breaks unified, control
 //! characters removed, HTML descriptions turned into plain text), URLs other than http(s) are
-//! dropped, the source's configured categories are added, recurrence rules are checked (an event
+//! dropped (also for images, organizer and offer links), the source's configured categories are added, recurrence rules are checked (an event
 //! whose rule cannot be expanded is skipped with a warning), and components that appear twice
 //! with the same UID and RECURRENCE-ID are reduced to the newest one. [`recurrence`] turns the
 //! normalised events into occurrences for a time window.
@@ -47,6 +47,48 @@ pub fn normalize(events: Vec<Event>, opts: &NormalizeOptions) -> (Vec<Event>, Ve
                 )),
             }
         }
+        ev.image = ev.image.take().and_then(|u| text::http_url(&u));
+        ev.online_url = ev.online_url.take().and_then(|u| text::http_url(&u));
+        if let Some(org) = &mut ev.organizer {
+            org.name = text::clean_line(&org.name);
+            org.url = org.url.take().and_then(|u| text::http_url(&u));
+            org.email = org
+                .email
+                .take()
+                .map(|e| text::clean_line(&e))
+                .filter(|e| e.contains('@'));
+        }
+        if ev.organizer.as_ref().is_some_and(|o| o.name.is_empty()) {
+            ev.organizer = None;
+        }
+        for offer in &mut ev.offers {
+            offer.url = offer.url.take().and_then(|u| text::http_url(&u));
+            offer.name = offer
+                .name
+                .as_deref()
+                .map(text::clean_line)
+                .filter(|n| !n.is_empty());
+            offer.price = offer.price.filter(|p| p.is_finite() && *p >= 0.0);
+        }
+        if let Some(addr) = &mut ev.address {
+            for field in [
+                &mut addr.street,
+                &mut addr.postal_code,
+                &mut addr.locality,
+                &mut addr.region,
+                &mut addr.country,
+            ] {
+                *field = field
+                    .as_deref()
+                    .map(text::clean_line)
+                    .filter(|v| !v.is_empty());
+            }
+        }
+        ev.language = ev
+            .language
+            .as_deref()
+            .map(text::clean_line)
+            .filter(|l| !l.is_empty() && l.len() <= 35);
         let mut cats: Vec<String> = Vec::new();
         for c in ev.categories.iter().chain(opts.categories.iter()) {
             let c = text::clean_line(c);

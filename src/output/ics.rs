@@ -145,6 +145,35 @@ fn vevent(
         let cats: Vec<String> = e.categories.iter().map(|c| escape_text(c)).collect();
         ev.append_property(Property::new("CATEGORIES", cats.join(",")));
     }
+    if let Some(img) = &e.image {
+        ev.append_property(
+            Property::new("IMAGE", img)
+                .add_parameter("VALUE", "URI")
+                .done(),
+        );
+    }
+    if let Some(org) = &e.organizer {
+        let target = org
+            .email
+            .as_ref()
+            .map(|m| format!("mailto:{m}"))
+            .or_else(|| org.url.clone());
+        if let Some(target) = target {
+            // Parameter values cannot hold DQUOTE or control characters (RFC 5545 3.2); the
+            // writer quotes values with ':', ';' or ','.
+            let cn: String = org
+                .name
+                .chars()
+                .filter(|c| !c.is_control())
+                .map(|c| if c == '"' { '\'' } else { c })
+                .collect();
+            ev.append_property(
+                Property::new("ORGANIZER", &target)
+                    .add_parameter("CN", &cn)
+                    .done(),
+            );
+        }
+    }
     ev.append_property(Property::new("STATUS", e.status.as_ical()));
     ev.append_property(Property::new("SEQUENCE", e.sequence.to_string()));
     ev.append_property(Property::new("CLASS", "PUBLIC"));

@@ -6,7 +6,7 @@
 //! repeats or skips a row even when rows are added before it.
 
 use super::{Filter, Row, Snapshot, SourceInfo};
-use crate::model::{EventTime, Geo, Health, Status};
+use crate::model::{Address, Attendance, EventTime, Geo, Health, Offer, Organizer, Status};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -36,6 +36,15 @@ pub struct EventDoc<'a> {
     pub recurring: bool,
     pub license: Option<&'a str>,
     pub attribution: Option<&'a str>,
+    pub address: Option<&'a Address>,
+    pub organizer: Option<&'a Organizer>,
+    pub image: Option<&'a str>,
+    pub offers: &'a [Offer],
+    /// Free admission, when the source says.
+    pub free: Option<bool>,
+    pub language: Option<&'a str>,
+    pub attendance: Attendance,
+    pub online_url: Option<&'a str>,
 }
 
 /// A page of occurrences.
@@ -99,6 +108,16 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row) -> EventDoc<'a> {
         recurring: master.is_recurring(),
         license: src.and_then(|s| s.license.as_deref()),
         attribution: src.and_then(|s| s.attribution.as_deref()),
+        address: ev.address.as_ref(),
+        organizer: ev.organizer.as_ref(),
+        image: ev.image.as_deref(),
+        offers: &ev.offers,
+        free: ev.free.or_else(|| {
+            (!ev.offers.is_empty()).then(|| ev.offers.iter().all(|o| o.price == Some(0.0)))
+        }),
+        language: ev.language.as_deref(),
+        attendance: ev.attendance,
+        online_url: ev.online_url.as_deref(),
     }
 }
 
