@@ -244,11 +244,17 @@ async fn run_scheduler(app: App, cell: SnapshotCell, mut stop: tokio::sync::watc
                     clock::now(),
                 )
                 .await;
-                let next = source.schedule.next_run(
-                    &source.id,
-                    clock::now(),
-                    app.config.calendar.timezone,
-                );
+                // The ingest stored the next run (schedule, caching hints, backoff); if the
+                // store is unreachable, retry after the minimum interval.
+                let next = match app.store.source_state(&source.id).await {
+                    Ok(Some(st)) => st.next_run,
+                    _ => None,
+                }
+                .or_else(|| {
+                    chrono::Duration::from_std(app.config.fetch.min_interval)
+                        .ok()
+                        .map(|d| clock::now() + d)
+                });
                 match result {
                     Ok(r) => tracing::info!(
                         source = %source.id,

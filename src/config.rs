@@ -115,6 +115,17 @@ pub struct FetchConfig {
     pub shrink_threshold_percent: u32,
     /// ...until this many fetches in a row confirm it.
     pub shrink_confirmations: u32,
+    /// Networks exempt from the refusal of non-public addresses (e.g. `127.0.0.0/8`).
+    pub allow_networks: Vec<ipnet::IpNet>,
+    /// Redirects followed at most.
+    pub max_redirects: usize,
+    /// Shortest time between two fetches of a source (caching hints and backoff are clamped to
+    /// `[min_interval, max_interval]`).
+    pub min_interval: std::time::Duration,
+    /// Longest time between two fetches of a source.
+    pub max_interval: std::time::Duration,
+    /// Requests to one host at the same time at most.
+    pub per_host_concurrency: usize,
 }
 
 /// One feed to pull.
@@ -283,6 +294,33 @@ struct RawFetch {
     user_agent: Option<String>,
     shrink_threshold_percent: Option<u32>,
     shrink_confirmations: Option<u32>,
+    #[serde(default)]
+    allow_networks: Vec<String>,
+    max_redirects: Option<usize>,
+    min_interval: Option<String>,
+    max_interval: Option<String>,
+    per_host_concurrency: Option<usize>,
+}
+
+/// Parses a duration like `90`, `90s`, `15m`, `6h` or `1d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {t:?} (use e.g. 90s, 15m, 6h, 1d)"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(format!(
+                "invalid duration {t:?} (use e.g. 90s, 15m, 6h, 1d)"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Deserialize)]
@@ -388,7 +426,44 @@ impl Config {
                 .unwrap_or_else(|| format!("regiocal/{}", env!("CARGO_PKG_VERSION"))),
             shrink_threshold_percent: raw.fetch.shrink_threshold_percent.unwrap_or(20),
             shrink_confirmations: raw.fetch.shrink_confirmations.unwrap_or(3),
+            allow_networks: raw
+                .fetch
+                .allow_networks
+                .iter()
+                .map(|n| {
+                    n.trim()
+                        .parse::<ipnet::IpNet>()
+                        .or_else(|_| n.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            invalid(
+                                "fetch.allow_networks",
+                                format!("invalid network {n:?} (use CIDR, e.g. 127.0.0.0/8)"),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            max_redirects: raw.fetch.max_redirects.unwrap_or(5),
+            min_interval: parse_duration(raw.fetch.min_interval.as_deref().unwrap_or("5m"))
+                .map_err(|m| invalid("fetch.min_interval", m))?,
+            max_interval: parse_duration(raw.fetch.max_interval.as_deref().unwrap_or("24h"))
+                .map_err(|m| invalid("fetch.max_interval", m))?,
+            per_host_concurrency: raw.fetch.per_host_concurrency.unwrap_or(2),
         };
+        if fetch.min_interval > fetch.max_interval {
+            return Err(invalid(
+                "fetch.min_interval",
+                "must not exceed fetch.max_interval".into(),
+            ));
+        }
+        if fetch.max_redirects > 20 {
+            return Err(invalid("fetch.max_redirects", "must be at most 20".into()));
+        }
+        if fetch.per_host_concurrency == 0 {
+            return Err(invalid(
+                "fetch.per_host_concurrency",
+                "must be at least 1".into(),
+            ));
+        }
         if fetch.timeout_secs == 0 {
             return Err(invalid("fetch.timeout_secs", "must be at least 1".into()));
         }

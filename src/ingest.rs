@@ -13,6 +13,7 @@
 //!   feed stay (feeds commonly drop what is over).
 
 use crate::config::{Config, SourceConfig, SourceLocation};
+use crate::fetch::schedule::{self, Plan};
 use crate::fetch::{Body, Fetched, Fetcher};
 use crate::format::{self, Format, ParseContext};
 use crate::model::{Event, SourceState, StoredEvent};
@@ -68,7 +69,7 @@ pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig
     let mut report = Report::new(&source.id);
     match fetcher.fetch(source, None).await {
         Err(e) => report.fail(e.to_string()),
-        Ok(Fetched::NotModified) => report.outcome = Outcome::Unchanged,
+        Ok(Fetched::NotModified(_)) => report.outcome = Outcome::Unchanged,
         Ok(Fetched::Body(body)) => match read_feed(cfg, fetcher, source, body).await {
             Ok(feed) => {
                 report.outcome = Outcome::Updated;
@@ -216,15 +217,28 @@ pub async fn ingest_source<S: Store>(
             ..Default::default()
         });
     state.last_fetch = Some(now);
-    state.next_run = source
-        .schedule
-        .next_run(&source.id, now, cfg.calendar.timezone);
+    let plan = |plan: Plan| {
+        schedule::next_fetch(
+            &source.schedule,
+            &source.id,
+            now,
+            cfg.calendar.timezone,
+            limits(cfg),
+            plan,
+        )
+    };
     let mut report = Report::new(&source.id);
 
     let body = match fetcher.fetch(source, Some(&state)).await {
-        Err(e) => return record_failure(store, state, report, e.to_string()).await,
-        Ok(Fetched::NotModified) => {
+        Err(e) => {
+            let retry_after = e.retry_after();
+            return record_failure(store, state, report, e.to_string(), retry_after, plan).await;
+        }
+        Ok(Fetched::NotModified(hint)) => {
             record_success(&mut state, now);
+            state.next_run = Some(plan(Plan::Success {
+                fresh_for: hint.fresh_for,
+            }));
             store.save_state(&state).await?;
             report.outcome = Outcome::Unchanged;
             report.events = state.event_count as usize;
@@ -232,6 +246,9 @@ pub async fn ingest_source<S: Store>(
         }
         Ok(Fetched::Body(body)) => body,
     };
+    state.next_run = Some(plan(Plan::Success {
+        fresh_for: body.cache.fresh_for,
+    }));
     let hash = hex(&Sha256::digest(&body.bytes));
     if state.content_hash.as_deref() == Some(hash.as_str()) && state.pending_shrink == 0 {
         record_success(&mut state, now);
@@ -245,7 +262,7 @@ pub async fn ingest_source<S: Store>(
     let (etag, last_modified) = (body.etag.clone(), body.last_modified.clone());
     let feed = match read_feed(cfg, fetcher, source, body).await {
         Ok(feed) => feed,
-        Err(e) => return record_failure(store, state, report, e).await,
+        Err(e) => return record_failure(store, state, report, e, None, plan).await,
     };
     if feed.pages > 1
         && state.content_hash.as_deref() == Some(feed.hash.as_str())
@@ -317,6 +334,13 @@ pub async fn ingest_source<S: Store>(
     Ok(report)
 }
 
+fn limits(cfg: &Config) -> schedule::Limits {
+    schedule::Limits {
+        min_interval: cfg.fetch.min_interval,
+        max_interval: cfg.fetch.max_interval,
+    }
+}
+
 fn record_success(state: &mut SourceState, now: DateTime<Utc>) {
     state.last_success = Some(now);
     state.error_count = 0;
@@ -328,10 +352,17 @@ async fn record_failure<S: Store>(
     mut state: SourceState,
     mut report: Report,
     error: String,
+    retry_after: Option<std::time::Duration>,
+    plan: impl Fn(Plan) -> DateTime<Utc>,
 ) -> Result<Report, IngestError> {
-    tracing::warn!(source = %state.id, error = %error, "Fetch failed; stored events kept.");
     state.error_count = state.error_count.saturating_add(1);
     state.last_error = Some(error.clone());
+    let next = plan(Plan::Failure {
+        errors: state.error_count,
+        retry_after,
+    });
+    state.next_run = Some(next);
+    tracing::warn!(source = %state.id, error = %error, errors = state.error_count, next_run = %next, "Fetch failed; stored events kept.");
     store.save_state(&state).await?;
     report.fail(error);
     Ok(report)

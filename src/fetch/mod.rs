@@ -1,25 +1,36 @@
 //! Getting a source's bytes: HTTP(S) with conditional GET, or a local file.
 //!
-//! Every outbound request goes through [`Fetcher`]: rustls, a total deadline per fetch (not
-//! only an idle timeout), a cap on the decoded body size (counted after gzip/brotli/deflate), a
-//! redirect cap, and `If-None-Match` / `If-Modified-Since` from the source's stored state. A
-//! `304` to a request that was not conditional is an error, as is an empty body.
+//! Every outbound request goes through [`Fetcher`], the one choke point: rustls, no proxy, the
+//! address [`guard`] (non-public addresses refused on the literal host, in the resolver, on every
+//! redirect hop and for the connected peer), a total deadline per fetch (not only an idle
+//! timeout), a cap on the decoded body size (counted after gzip/brotli/deflate), a redirect cap
+//! (and no https-to-http downgrade), a per-host concurrency limit, and `If-None-Match` /
+//! `If-Modified-Since` from the source's stored state. A `304` to a request that was not
+//! conditional is an error, as is an empty body. `Cache-Control: max-age`, `Expires` and
+//! `Retry-After` are returned as hints for the scheduler ([`CacheHint`]).
 
+pub mod guard;
 pub mod schedule;
 
 use crate::config::{FetchConfig, SourceConfig, SourceLocation};
 use crate::model::SourceState;
+use guard::{AddressPolicy, GuardedResolver, Lookup, SystemLookup};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("request failed: {0}")]
     Request(String),
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("HTTP status {status}")]
     Status {
         status: u16,
-        retry_after: Option<String>,
+        retry_after: Option<Duration>,
     },
     #[error("timed out after {0} s")]
     Timeout(u64),
@@ -33,50 +44,86 @@ pub enum FetchError {
     File { path: String, reason: String },
 }
 
+impl FetchError {
+    /// How long the server asked us to wait (`Retry-After` on 429/503).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
 /// What a fetch produced.
 #[derive(Debug)]
 pub enum Fetched {
     /// The server said the body did not change since the stored ETag/Last-Modified.
-    NotModified,
+    NotModified(CacheHint),
     /// A new body.
     Body(Body),
 }
 
+/// How long the server says its answer stays fresh.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheHint {
+    pub fresh_for: Option<Duration>,
+}
+
 /// A fetched body with its caching headers.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Body {
     pub bytes: Vec<u8>,
     pub content_type: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    pub cache: CacheHint,
 }
 
 /// The one HTTP client regiocal uses for outbound requests.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    policy: AddressPolicy,
     timeout: Duration,
     max_body: usize,
+    per_host: usize,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
-/// Redirects followed at most.
-pub const MAX_REDIRECTS: usize = 5;
-
 impl Fetcher {
-    /// Builds the client from the `[fetch]` settings.
+    /// Builds the client from the `[fetch]` settings, resolving names with the system resolver.
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
+        Fetcher::with_lookup(cfg, Arc::new(SystemLookup))
+    }
+
+    /// Builds the client with a given name lookup (tests use a stub map).
+    pub fn with_lookup(cfg: &FetchConfig, lookup: Arc<dyn Lookup>) -> Result<Fetcher, FetchError> {
+        let policy = AddressPolicy::new(cfg.allow_networks.clone());
+        let hop_policy = policy.clone();
+        let max_redirects = cfg.max_redirects;
         let client = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
             .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(10)))
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-                } else if attempt.previous().last().is_some_and(|prev| {
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+                lookup,
+            }))
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    return attempt.error(format!("more than {max_redirects} redirects"));
+                }
+                if attempt.previous().last().is_some_and(|prev| {
                     prev.scheme() == "https" && attempt.url().scheme() != "https"
                 }) {
-                    attempt.error("redirect from https to http refused")
-                } else {
-                    attempt.follow()
+                    return attempt.error("redirect from https to http refused");
+                }
+                let scheme = attempt.url().scheme().to_string();
+                if !matches!(scheme.as_str(), "http" | "https") {
+                    return attempt.error(format!("redirect to scheme {scheme:?} refused"));
+                }
+                match hop_policy.check_url(attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(reason) => attempt.error(format!("redirect refused: {reason}")),
                 }
             }))
             .no_proxy()
@@ -84,8 +131,11 @@ impl Fetcher {
             .map_err(|e| FetchError::Request(e.to_string()))?;
         Ok(Fetcher {
             client,
+            policy,
             timeout: Duration::from_secs(cfg.timeout_secs),
             max_body: cfg.max_body_bytes,
+            per_host: cfg.per_host_concurrency,
+            hosts: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -97,25 +147,53 @@ impl Fetcher {
     ) -> Result<Fetched, FetchError> {
         match &source.location {
             SourceLocation::File(path) => self.read_file(path).await,
-            SourceLocation::Http(url) => {
-                let secs = self.timeout.as_secs();
-                tokio::time::timeout(self.timeout, self.get(url.clone(), state))
-                    .await
-                    .map_err(|_| FetchError::Timeout(secs))?
-            }
+            SourceLocation::Http(url) => self.guarded_get(url, state).await,
         }
     }
 
     /// Fetches one more page of a paginated feed (unconditional GET, same limits).
     pub async fn fetch_page(&self, url: &url::Url) -> Result<Body, FetchError> {
-        let secs = self.timeout.as_secs();
-        match tokio::time::timeout(self.timeout, self.get(url.clone(), None))
-            .await
-            .map_err(|_| FetchError::Timeout(secs))??
-        {
+        match self.guarded_get(url, None).await? {
             Fetched::Body(body) => Ok(body),
-            Fetched::NotModified => Err(FetchError::BogusNotModified),
+            Fetched::NotModified(_) => Err(FetchError::BogusNotModified),
         }
+    }
+
+    /// Address check, per-host slot, total deadline, then the request.
+    async fn guarded_get(
+        &self,
+        url: &url::Url,
+        state: Option<&SourceState>,
+    ) -> Result<Fetched, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Refused(format!(
+                "scheme {:?} is not http(s)",
+                url.scheme()
+            )));
+        }
+        self.policy.check_url(url).map_err(FetchError::Refused)?;
+        let slot = self.host_slot(url.host_str().unwrap_or_default());
+        let secs = self.timeout.as_secs();
+        tokio::time::timeout(self.timeout, async {
+            let _permit = slot
+                .acquire_owned()
+                .await
+                .map_err(|e| FetchError::Request(e.to_string()))?;
+            self.get(url.clone(), state).await
+        })
+        .await
+        .map_err(|_| FetchError::Timeout(secs))?
+    }
+
+    fn host_slot(&self, host: &str) -> Arc<Semaphore> {
+        let mut hosts = match self.hosts.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        hosts
+            .entry(host.to_ascii_lowercase())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+            .clone()
     }
 
     async fn read_file(&self, path: &std::path::Path) -> Result<Fetched, FetchError> {
@@ -142,9 +220,7 @@ impl Fetcher {
         }
         Ok(Fetched::Body(Body {
             bytes,
-            content_type: None,
-            etag: None,
-            last_modified: None,
+            ..Body::default()
         }))
     }
 
@@ -165,34 +241,35 @@ impl Fetcher {
             .send()
             .await
             .map_err(|e| FetchError::Request(describe(e)))?;
+        if let Some(peer) = resp.remote_addr() {
+            self.policy.check(peer.ip()).map_err(FetchError::Refused)?;
+        }
         let status = resp.status();
+        let headers = resp.headers().clone();
+        let header = |name: reqwest::header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let cache = CacheHint {
+            fresh_for: freshness(&headers),
+        };
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return if conditional {
-                Ok(Fetched::NotModified)
+                Ok(Fetched::NotModified(cache))
             } else {
                 Err(FetchError::BogusNotModified)
             };
         }
         if !status.is_success() {
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+            let retry_after =
+                header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 retry_after,
             });
         }
-        let header = |name: reqwest::header::HeaderName| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let content_type = header(reqwest::header::CONTENT_TYPE);
-        let etag = header(reqwest::header::ETAG);
-        let last_modified = header(reqwest::header::LAST_MODIFIED);
         let mut bytes = Vec::new();
         while let Some(chunk) = resp
             .chunk()
@@ -211,11 +288,58 @@ impl Fetcher {
         }
         Ok(Fetched::Body(Body {
             bytes,
-            content_type,
-            etag,
-            last_modified,
+            content_type: header(reqwest::header::CONTENT_TYPE),
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+            cache,
         }))
     }
+}
+
+/// Freshness from `Cache-Control: max-age` (or `s-maxage`), else `Expires` relative to `Date`.
+fn freshness(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    if let Some(cc) = headers
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+    {
+        for directive in cc.split(',') {
+            let d = directive.trim().to_ascii_lowercase();
+            if d == "no-cache" || d == "no-store" {
+                return Some(Duration::ZERO);
+            }
+            if let Some(v) = d
+                .strip_prefix("max-age=")
+                .or_else(|| d.strip_prefix("s-maxage="))
+            {
+                return v.trim_matches('"').parse().ok().map(Duration::from_secs);
+            }
+        }
+    }
+    let date = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+    };
+    let expires = date(reqwest::header::EXPIRES)?;
+    let now = date(reqwest::header::DATE)
+        .map(|d| d.to_utc())
+        .unwrap_or_else(crate::clock::now);
+    Some((expires.to_utc() - now).to_std().unwrap_or_default())
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    Some(
+        (at.to_utc() - crate::clock::now())
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 /// A reqwest error with its causes, without the URL (which may carry secrets in its query).
@@ -229,4 +353,38 @@ fn describe(e: reqwest::Error) -> String {
         cause = c.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn cache_hints() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "cache-control",
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        assert_eq!(freshness(&h), Some(Duration::from_secs(3600)));
+        h.insert("cache-control", HeaderValue::from_static("no-cache"));
+        assert_eq!(freshness(&h), Some(Duration::ZERO));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "date",
+            HeaderValue::from_static("Tue, 24 Nov 2026 10:00:00 GMT"),
+        );
+        h.insert(
+            "expires",
+            HeaderValue::from_static("Tue, 24 Nov 2026 12:00:00 GMT"),
+        );
+        assert_eq!(freshness(&h), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("99999999"),
+            Some(Duration::from_secs(99_999_999))
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
 }

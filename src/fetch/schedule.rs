@@ -227,3 +227,142 @@ mod tests {
         assert!(spread.len() > 10, "sources should not all fire at once");
     }
 }
+
+/// What the last fetch of a source said about when to fetch it next.
+#[derive(Debug, Clone, Copy)]
+pub enum Plan {
+    /// Success (or 304); the server's freshness hint, if any.
+    Success {
+        fresh_for: Option<std::time::Duration>,
+    },
+    /// Failure number `errors` in a row; the server's `Retry-After`, if any.
+    Failure {
+        errors: u32,
+        retry_after: Option<std::time::Duration>,
+    },
+}
+
+/// Limits for [`next_fetch`].
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub min_interval: std::time::Duration,
+    pub max_interval: std::time::Duration,
+}
+
+/// When to fetch a source next: never before its cron schedule, never sooner than
+/// `min_interval`; server hints (`Cache-Control`, `Expires`, `Retry-After`) are clamped to
+/// `[min_interval, max_interval]`. After failures the delay doubles from `min_interval` up to
+/// `max_interval`, with a per-source jitter of up to a quarter, and resets with the next
+/// success. A source is never disabled for good.
+pub fn next_fetch(
+    schedule: &Schedule,
+    source_id: &str,
+    now: DateTime<Utc>,
+    tz: Tz,
+    limits: Limits,
+    plan: Plan,
+) -> DateTime<Utc> {
+    let clamp = |d: std::time::Duration| d.clamp(limits.min_interval, limits.max_interval);
+    let to_chrono = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::days(1));
+    let cron = schedule
+        .next_run(source_id, now, tz)
+        .unwrap_or(now + to_chrono(limits.max_interval));
+    let delay = match plan {
+        Plan::Success { fresh_for } => fresh_for.map_or(limits.min_interval, clamp),
+        Plan::Failure {
+            errors,
+            retry_after,
+        } => {
+            let doublings = errors.saturating_sub(1).min(30);
+            let backoff = clamp(
+                limits
+                    .min_interval
+                    .saturating_mul(1u32 << doublings.min(20)),
+            );
+            // Jitter: up to a quarter less, stable per source and attempt.
+            let quarter = backoff.as_secs() / 4;
+            let jitter = jitter_seconds(&format!("{source_id}#{errors}"), quarter as i64) as u64;
+            let backoff = backoff
+                .saturating_sub(std::time::Duration::from_secs(jitter))
+                .max(limits.min_interval);
+            retry_after.map_or(backoff, |r| backoff.max(clamp(r)))
+        }
+    };
+    cron.max(now + to_chrono(delay))
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use chrono_tz::Europe::Berlin;
+    use std::time::Duration as Std;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const LIMITS: Limits = Limits {
+        min_interval: Std::from_secs(300),
+        max_interval: Std::from_secs(86_400),
+    };
+
+    #[test]
+    fn hints_are_clamped_and_cron_is_a_floor() {
+        let s = Schedule::parse("*/10 * * * *").unwrap();
+        let now = at("2026-11-24T10:00:00Z");
+        let plan = |fresh| {
+            next_fetch(
+                &s,
+                "x",
+                now,
+                Berlin,
+                LIMITS,
+                Plan::Success { fresh_for: fresh },
+            )
+        };
+        // No hint: the cron schedule (10:10 plus jitter up to a minute).
+        let n = plan(None);
+        assert!(
+            n >= at("2026-11-24T10:10:00Z") && n <= at("2026-11-24T10:11:00Z"),
+            "{n}"
+        );
+        // max-age of a year is clamped to a day; max-age=10 s to the 5 minute minimum (cron wins).
+        assert_eq!(
+            plan(Some(Std::from_secs(31_536_000))),
+            now + Duration::days(1)
+        );
+        assert!(plan(Some(Std::from_secs(10))) <= at("2026-11-24T10:11:00Z"));
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_capped_and_honour_retry_after() {
+        let s = Schedule::parse("* * * * *").unwrap();
+        let now = at("2026-11-24T10:00:00Z");
+        let delay = |errors, retry| {
+            (next_fetch(
+                &s,
+                "x",
+                now,
+                Berlin,
+                LIMITS,
+                Plan::Failure {
+                    errors,
+                    retry_after: retry,
+                },
+            ) - now)
+                .num_seconds()
+        };
+        for errors in 1..=12u32 {
+            // Doubling from 5 minutes, capped at a day, minus up to a quarter of jitter.
+            let nominal = (300i64 << (errors - 1)).min(86_400);
+            let d = delay(errors, None);
+            assert!(
+                d <= nominal && d >= (nominal * 3 / 4).max(300),
+                "errors {errors}: {d} vs {nominal}"
+            );
+        }
+        // Retry-After: 99999999 s is clamped to the maximum; 2 h is honoured.
+        assert_eq!(delay(1, Some(Std::from_secs(99_999_999))), 86_400);
+        assert_eq!(delay(1, Some(Std::from_secs(7200))), 7200);
+    }
+}

@@ -34,7 +34,7 @@ pub fn parse_fixture(rel: &str) -> (Vec<Event>, Vec<String>) {
 /// A config text with the given `[[source]]` blocks, a store in `dir`.
 pub fn config_text(dir: &Path, sources: &str) -> String {
     format!(
-        "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n[calendar]\nname = \"Test, Stadt\"\ntimezone = \"Europe/Berlin\"\npast_days = 30\nfuture_days = 400\n[fetch]\n{sources}",
+        "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n[calendar]\nname = \"Test, Stadt\"\ntimezone = \"Europe/Berlin\"\npast_days = 30\nfuture_days = 400\n[fetch]\nallow_networks = [\"127.0.0.0/8\"]\n{sources}",
         dir.join("store.sqlite").display()
     )
 }
@@ -96,6 +96,14 @@ pub enum Reply {
     },
     /// Sleeps, then answers 200 with the body.
     Slow { secs: u64, body: Vec<u8> },
+    /// 302 to this URL.
+    Redirect { to: String },
+    /// Any status with extra headers and a body.
+    WithHeaders {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// What the stub server saw.
@@ -171,6 +179,20 @@ impl StubServer {
                     body,
                 )
                     .into_response(),
+                Some(Reply::Redirect { to }) => {
+                    (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+                }
+                Some(Reply::WithHeaders {
+                    status,
+                    headers,
+                    body,
+                }) => {
+                    let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
+                    for (k, v) in headers {
+                        resp.headers_mut().insert(k, v.parse().unwrap());
+                    }
+                    resp
+                }
                 Some(Reply::Slow { secs, body }) => {
                     tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
                     (StatusCode::OK, body).into_response()

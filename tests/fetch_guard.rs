@@ -1,0 +1,231 @@
+//! The fetch choke point against a stub server on 127.0.0.1: address refusal (SSRF) on the
+//! literal host, in the resolver (stub map, never the real DNS), on redirect hops; redirect
+//! caps; caching hints and backoff in the stored schedule. Named after the rows of
+//! RELIABILITY.md's catalogue.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{Reply, StubServer};
+use regiocal::config::{Config, SourceLocation};
+use regiocal::fetch::guard::Lookup;
+use regiocal::fetch::{FetchError, Fetcher};
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+fn config(allow: &str) -> Config {
+    let text = format!(
+        "[calendar]\nname = \"T\"\n[store]\npath = \"/tmp/unused.sqlite\"\n[fetch]\ntimeout_secs = 5\nallow_networks = [{allow}]\n"
+    );
+    Config::parse(&text, Path::new("/tmp/regiocal.toml")).unwrap()
+}
+
+fn source(url: &str) -> regiocal::config::SourceConfig {
+    common::source("s", SourceLocation::Http(url.parse().unwrap()))
+}
+
+/// Resolves every `*.test` name to 127.0.0.1 (a stub resolver: no DNS traffic).
+struct TestNames;
+impl Lookup for TestNames {
+    fn lookup(
+        &self,
+        host: String,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
+        Box::pin(async move {
+            if host.ends_with(".test") {
+                Ok(vec!["127.0.0.1".parse().unwrap()])
+            } else {
+                Err(std::io::Error::other(format!(
+                    "stub resolver knows no {host}"
+                )))
+            }
+        })
+    }
+}
+
+fn feed() -> Reply {
+    Reply::Feed {
+        body: common::fixture("ics/apple.ics"),
+        etag: None,
+    }
+}
+
+#[tokio::test]
+async fn row18_loopback_literal_is_refused_without_a_connection() {
+    let stub = StubServer::start().await;
+    stub.script("/f", vec![feed()]);
+    let fetcher = Fetcher::new(&config("").fetch).unwrap();
+    let err = fetcher
+        .fetch(&source(&stub.url("/f")), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::Refused(_)), "{err}");
+    assert!(err.to_string().contains("loopback"), "{err}");
+    assert!(
+        stub.hits("/f").is_empty(),
+        "no request may reach the server"
+    );
+}
+
+#[tokio::test]
+async fn row19_name_resolving_to_loopback_is_refused_unless_allowed() {
+    let stub = StubServer::start().await;
+    stub.script("/f", vec![feed()]);
+    let url = format!("http://feeds.test:{}/f", stub.addr.port());
+    let refused = Fetcher::with_lookup(&config("").fetch, Arc::new(TestNames)).unwrap();
+    let err = refused.fetch(&source(&url), None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("resolves to no allowed address"),
+        "{err}"
+    );
+    assert!(stub.hits("/f").is_empty());
+
+    let allowed =
+        Fetcher::with_lookup(&config("\"127.0.0.1/32\"").fetch, Arc::new(TestNames)).unwrap();
+    assert!(allowed.fetch(&source(&url), None).await.is_ok());
+    assert_eq!(stub.hits("/f").len(), 1);
+}
+
+#[tokio::test]
+async fn row19_redirect_to_a_refused_address_is_refused_on_the_hop() {
+    let stub = StubServer::start().await;
+    // 127.0.0.2 is loopback too, but outside the allowed /32: a broken guard would still only
+    // touch lo.
+    stub.script(
+        "/r",
+        vec![Reply::Redirect {
+            to: format!("http://127.0.0.2:{}/f", stub.addr.port()),
+        }],
+    );
+    stub.script("/f", vec![feed()]);
+    let fetcher = Fetcher::new(&config("\"127.0.0.1/32\"").fetch).unwrap();
+    let err = fetcher
+        .fetch(&source(&stub.url("/r")), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("redirect refused") && err.to_string().contains("127.0.0.2"),
+        "{err}"
+    );
+    assert!(stub.hits("/f").is_empty());
+}
+
+#[tokio::test]
+async fn row15_redirect_loops_and_chains_are_capped() {
+    let stub = StubServer::start().await;
+    stub.script(
+        "/loop",
+        vec![Reply::Redirect {
+            to: stub.url("/loop"),
+        }],
+    );
+    for i in 0..8 {
+        stub.script(
+            &format!("/c{i}"),
+            vec![Reply::Redirect {
+                to: stub.url(&format!("/c{}", i + 1)),
+            }],
+        );
+    }
+    stub.script("/c8", vec![feed()]);
+    let fetcher = Fetcher::new(&config("\"127.0.0.0/8\"").fetch).unwrap();
+    let err = fetcher
+        .fetch(&source(&stub.url("/loop")), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("redirects"), "{err}");
+    let err = fetcher
+        .fetch(&source(&stub.url("/c0")), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("more than 5 redirects"), "{err}");
+    assert!(stub.hits("/c8").is_empty());
+    // Within the cap, redirects are followed.
+    assert!(fetcher.fetch(&source(&stub.url("/c4")), None).await.is_ok());
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(common::NOW).unwrap().to_utc()
+}
+
+#[tokio::test]
+async fn row16_caching_hints_and_retry_after_are_clamped_in_the_stored_schedule() {
+    use regiocal::store::Store;
+    let stub = StubServer::start().await;
+    stub.script(
+        "/cached",
+        vec![Reply::WithHeaders {
+            status: 200,
+            headers: vec![("cache-control", "max-age=31536000".into())],
+            body: common::fixture("ics/apple.ics"),
+        }],
+    );
+    stub.script(
+        "/busy",
+        vec![Reply::WithHeaders {
+            status: 503,
+            headers: vec![("retry-after", "99999999".into())],
+            body: b"busy".to_vec(),
+        }],
+    );
+    stub.script(
+        "/down",
+        vec![Reply::Raw {
+            status: 500,
+            body: b"x".to_vec(),
+            content_type: "text/plain",
+        }],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut sources: String = ["cached", "busy", "down"]
+        .iter()
+        .map(|p| common::source_block(p, &stub.url(&format!("/{p}"))))
+        .collect();
+    // Every minute, so the backoff (not the schedule) decides when "down" is retried.
+    sources.push_str("schedule = \"* * * * *\"\n");
+    let (_, cfg) = common::write_config(dir.path(), &sources);
+    let app = regiocal::app::App::open(cfg).await.unwrap();
+    let next = |id: &'static str| {
+        let app = app.clone();
+        async move {
+            let s = app.config.source(id).unwrap();
+            regiocal::ingest::ingest_source(
+                &app.config,
+                app.store.as_ref(),
+                &app.fetcher,
+                s,
+                now(),
+            )
+            .await
+            .unwrap();
+            let st = app.store.source_state(id).await.unwrap().unwrap();
+            (st.next_run.unwrap() - now(), st)
+        }
+    };
+    // max-age of a year and Retry-After of three years are both clamped to max_interval (24 h).
+    assert_eq!(next("cached").await.0, chrono::Duration::hours(24));
+    let (d, st) = next("busy").await;
+    assert_eq!(d, chrono::Duration::hours(24));
+    assert_eq!(st.last_error.as_deref(), Some("HTTP status 503"));
+    // Plain failures back off: each delay at least as long as the one before (up to jitter).
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        delays.push(next("down").await.0.num_seconds());
+    }
+    assert!(
+        delays[0] >= 300 && delays[4] >= 300 * 16 * 3 / 4 && delays[4] > delays[0] * 8,
+        "{delays:?}"
+    );
+    assert_eq!(
+        app.store
+            .source_state("down")
+            .await
+            .unwrap()
+            .unwrap()
+            .health(),
+        regiocal::model::Health::Failing
+    );
+}
