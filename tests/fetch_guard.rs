@@ -229,3 +229,59 @@ async fn row16_caching_hints_and_retry_after_are_clamped_in_the_stored_schedule(
         regiocal::model::Health::Failing
     );
 }
+
+#[tokio::test]
+async fn row3_gzip_bomb_stops_at_the_decoded_size_cap() {
+    use std::io::Write;
+    // 64 MiB of zeros compress to about 64 KiB.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&chunk).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 200_000, "{}", bomb.len());
+    let stub = StubServer::start().await;
+    stub.script(
+        "/bomb",
+        vec![Reply::WithHeaders {
+            status: 200,
+            headers: vec![
+                ("content-encoding", "gzip".into()),
+                ("content-type", "text/calendar".into()),
+            ],
+            body: bomb,
+        }],
+    );
+    let mut cfg = config("\"127.0.0.0/8\"");
+    cfg.fetch.max_body_bytes = 1024 * 1024;
+    let fetcher = Fetcher::new(&cfg.fetch).unwrap();
+    let err = fetcher
+        .fetch(&source(&stub.url("/bomb")), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::TooLarge { limit: 1_048_576 }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn row14_a_slow_drip_body_hits_the_total_deadline() {
+    let stub = StubServer::start().await;
+    stub.script("/drip", vec![Reply::Drip]);
+    let mut cfg = config("\"127.0.0.0/8\"");
+    cfg.fetch.timeout_secs = 2;
+    let fetcher = Fetcher::new(&cfg.fetch).unwrap();
+    let started = std::time::Instant::now();
+    let err = fetcher
+        .fetch(&source(&stub.url("/drip")), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::Timeout(2)), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -98,6 +98,8 @@ pub enum Reply {
     Slow { secs: u64, body: Vec<u8> },
     /// 302 to this URL.
     Redirect { to: String },
+    /// 200 with headers at once, then one byte per second, forever.
+    Drip,
     /// Any status with extra headers and a body.
     WithHeaders {
         status: u16,
@@ -179,6 +181,16 @@ impl StubServer {
                     body,
                 )
                     .into_response(),
+                Some(Reply::Drip) => {
+                    let stream = futures_util::stream::unfold((), |()| async {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        Some((
+                            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"B")),
+                            (),
+                        ))
+                    });
+                    (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response()
+                }
                 Some(Reply::Redirect { to }) => {
                     (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
                 }
