@@ -2,7 +2,7 @@
 //! snapshots, serve, export.
 
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, SourceLocation};
 use crate::fetch::{FetchError, Fetcher};
 use crate::ingest::{self, IngestError, Outcome, Report};
 use crate::output::{self, Filter, Snapshot};
@@ -94,7 +94,13 @@ impl App {
                     .ok_or_else(|| AppError::UnknownSource(id.to_string()))?
                     .clone(),
             ],
-            None => self.config.sources.clone(),
+            None => self
+                .config
+                .sources
+                .iter()
+                .filter(|s| s.location != SourceLocation::Push)
+                .cloned()
+                .collect(),
         };
         let mut stream = futures_util::stream::iter(sources.into_iter().map(|s| {
             let app = self.clone();
@@ -126,6 +132,7 @@ impl App {
             .config
             .sources
             .iter()
+            .filter(|s| s.location != SourceLocation::Push)
             .map(|s| ingest::check_source(&self.config, &self.fetcher, s));
         futures_util::stream::iter(futures)
             .buffered(self.config.fetch.concurrency)
@@ -157,13 +164,21 @@ impl App {
         let cell = SnapshotCell::new(self.snapshot().await?);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let scheduler = tokio::spawn(run_scheduler(self.clone(), cell.clone(), stop_rx));
-        let state = AppState { snapshot: cell };
+        let rebuild = Arc::new(tokio::sync::Notify::new());
+        let rebuilder = tokio::spawn(run_rebuilder(self.clone(), cell.clone(), rebuild.clone()));
+        let state = AppState {
+            snapshot: cell,
+            app: self.clone(),
+            rebuild,
+            limiter: server::push::limiter(),
+        };
         let result = server::serve(listener, state, async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })
         .await;
         scheduler.abort();
+        rebuilder.abort();
         result.map_err(AppError::Serve)
     }
 
@@ -196,6 +211,7 @@ async fn initial_due(
         .config
         .sources
         .iter()
+        .filter(|s| s.location != SourceLocation::Push)
         .map(|s| {
             let due = match states.get(&s.id) {
                 Some(st) if st.last_success.is_some() => st.next_run.unwrap_or(now).max(now),
@@ -292,6 +308,15 @@ async fn run_scheduler(app: App, cell: SnapshotCell, mut stop: tokio::sync::watc
             }
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// Rebuilds the snapshot after pushes; writes arriving within 100 ms share one rebuild.
+async fn run_rebuilder(app: App, cell: SnapshotCell, wake: Arc<tokio::sync::Notify>) {
+    loop {
+        wake.notified().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        rebuild(&app, &cell).await;
     }
 }
 

@@ -54,6 +54,18 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub fetch: FetchConfig,
     pub sources: Vec<SourceConfig>,
+    pub actors: Vec<ActorConfig>,
+}
+
+/// An actor that submits events through the push API.
+#[derive(Debug, Clone)]
+pub struct ActorConfig {
+    pub id: String,
+    pub name: String,
+    /// The (push-only) sources this actor may write.
+    pub sources: Vec<String>,
+    /// SHA-256 of the actor's bearer token (never the token itself).
+    pub token_sha256: [u8; 32],
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +159,8 @@ pub struct SourceConfig {
 pub enum SourceLocation {
     Http(url::Url),
     File(PathBuf),
+    /// No feed: an actor submits the events through the push API.
+    Push,
 }
 
 impl std::fmt::Display for SourceLocation {
@@ -160,6 +174,7 @@ impl std::fmt::Display for SourceLocation {
                 write!(f, "{shown}")
             }
             SourceLocation::File(path) => write!(f, "{}", path.display()),
+            SourceLocation::Push => write!(f, "push"),
         }
     }
 }
@@ -231,6 +246,17 @@ struct RawConfig {
     fetch: RawFetch,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
+    #[serde(default, rename = "actor")]
+    actors: Vec<RawActor>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActor {
+    id: String,
+    name: String,
+    sources: Vec<String>,
+    token_sha256: String,
 }
 
 #[derive(Deserialize)]
@@ -328,7 +354,8 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 struct RawSource {
     id: String,
     name: String,
-    url: String,
+    /// Absent for push-only sources.
+    url: Option<String>,
     #[serde(default = "default_format")]
     format: FormatChoice,
     schedule: Option<String>,
@@ -510,7 +537,10 @@ impl Config {
             if s.name.trim().is_empty() {
                 return Err(bad("name", "must not be empty".into()));
             }
-            let location = parse_location(&s.url, &base).map_err(|m| bad("url", m))?;
+            let location = match &s.url {
+                Some(url) => parse_location(url, &base).map_err(|m| bad("url", m))?,
+                None => SourceLocation::Push,
+            };
             let schedule_text = s.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE);
             let schedule =
                 Schedule::parse(schedule_text).map_err(|e| bad("schedule", e.to_string()))?;
@@ -544,7 +574,47 @@ impl Config {
             });
         }
 
+        let mut actors = Vec::with_capacity(raw.actors.len());
+        let mut actor_ids = HashSet::new();
+        for a in raw.actors {
+            let bad = |key: &str, message: String| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: format!("actor \"{}\": {key}", a.id),
+                message,
+            };
+            if a.id.is_empty() || !actor_ids.insert(a.id.clone()) {
+                return Err(bad("id", "must be set and unique".into()));
+            }
+            let digest = decode_sha256(&a.token_sha256).ok_or_else(|| {
+                bad(
+                    "token_sha256",
+                    "must be 64 hex characters (run `regiocal token new --actor ID`)".into(),
+                )
+            })?;
+            for sid in &a.sources {
+                match sources.iter().find(|s: &&SourceConfig| &s.id == sid) {
+                    None => return Err(bad("sources", format!("no source with id {sid:?}"))),
+                    Some(s) if s.location != SourceLocation::Push => {
+                        return Err(bad(
+                            "sources",
+                            format!(
+                                "source {sid:?} has a url; actors can only own push-only sources (without url)"
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            actors.push(ActorConfig {
+                id: a.id,
+                name: a.name,
+                sources: a.sources,
+                token_sha256: digest,
+            });
+        }
+
         Ok(Config {
+            actors,
             path: path.to_path_buf(),
             server: raw.server,
             store: StoreConfig {
@@ -568,6 +638,19 @@ impl Config {
     pub fn source(&self, id: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.id == id)
     }
+}
+
+/// 32 bytes from 64 hex characters.
+fn decode_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Parses a source `url`: an http(s) URL, or a local path (relative to the config directory).

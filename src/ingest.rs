@@ -108,7 +108,7 @@ pub async fn read_feed(
 ) -> Result<Feed, String> {
     let mut url = match &source.location {
         SourceLocation::Http(u) => Some(u.clone()),
-        SourceLocation::File(_) => None,
+        SourceLocation::File(_) | SourceLocation::Push => None,
     };
     let mut hasher = Sha256::new();
     let mut events = Vec::new();

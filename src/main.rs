@@ -59,6 +59,21 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Push API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new random token for an actor (once) and the config line with its digest.
+    New {
+        /// The actor's id (as in `[[actor]] id`).
+        #[arg(long)]
+        actor: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -162,6 +177,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Token {
+            command: TokenCommand::New { actor },
+        } => {
+            let (token, digest) = regiocal::server::push::new_token()
+                .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            println!(
+                "Token for actor {actor:?} (shown once; give it to the actor, keep no copy):\n\n    {token}\n"
+            );
+            println!(
+                "Put its digest into the actor's entry in the config:\n\n[[actor]]\nid = \"{actor}\"\nname = \"...\"\nsources = [\"...\"]\ntoken_sha256 = \"{digest}\""
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { config } => {
             let cfg = load(config)?;
             println!(
@@ -172,6 +200,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let fetcher = regiocal::fetch::Fetcher::new(&cfg.fetch)?;
             let mut failed = 0;
             for s in &cfg.sources {
+                if s.location == regiocal::config::SourceLocation::Push {
+                    println!(
+                        "PUSH  {:<20} push-only: events arrive through the push API",
+                        s.id
+                    );
+                    continue;
+                }
                 let r = regiocal::ingest::check_source(&cfg, &fetcher, s).await;
                 match &r.error {
                     Some(e) => {

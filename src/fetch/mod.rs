@@ -148,6 +148,9 @@ impl Fetcher {
         match &source.location {
             SourceLocation::File(path) => self.read_file(path).await,
             SourceLocation::Http(url) => self.guarded_get(url, state).await,
+            SourceLocation::Push => Err(FetchError::Refused(
+                "push-only source: events arrive through the push API".into(),
+            )),
         }
     }
 

@@ -12,36 +12,60 @@ pub struct ApiError {
     pub status: StatusCode,
     pub parameter: Option<&'static str>,
     pub message: String,
+    /// Extra JSON members of the body (e.g. field errors).
+    pub details: Option<(&'static str, serde_json::Value)>,
+    /// Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`).
+    pub headers: Vec<(header::HeaderName, String)>,
 }
 
 impl ApiError {
+    /// An error with a status and a message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            parameter: None,
+            message: message.into(),
+            details: None,
+            headers: Vec::new(),
+        }
+    }
+
     /// 400 for a bad query parameter.
     pub fn bad_param(parameter: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
             parameter: Some(parameter),
-            message: message.into(),
+            ..ApiError::new(StatusCode::BAD_REQUEST, message)
         }
     }
 
     /// 404.
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            parameter: None,
-            message: message.into(),
-        }
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> ApiError {
+        self.headers.push((name, value.into()));
+        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message, "parameter": self.parameter });
+        let mut body = serde_json::json!({ "error": self.message, "parameter": self.parameter });
+        if let (Some((key, value)), Some(obj)) = (self.details, body.as_object_mut()) {
+            obj.insert(key.to_string(), value);
+        }
         let mut resp = (self.status, body.to_string()).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
         resp
     }
 }

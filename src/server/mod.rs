@@ -7,6 +7,7 @@
 mod api;
 mod feed;
 mod http;
+pub mod push;
 
 use crate::output::Snapshot;
 use axum::Router;
@@ -48,6 +49,11 @@ impl SnapshotCell {
 #[derive(Clone)]
 pub struct AppState {
     pub snapshot: SnapshotCell,
+    /// Config, store and client (the push API writes through it).
+    pub app: crate::app::App,
+    /// Asks for a new snapshot after a write (coalesced by the rebuild task).
+    pub rebuild: Arc<tokio::sync::Notify>,
+    pub limiter: push::Limiter,
 }
 
 /// The full router.
@@ -55,6 +61,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(feed::router())
         .merge(api::router())
+        .merge(push::router())
         .with_state(state)
 }
 

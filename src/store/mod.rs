@@ -64,6 +64,23 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<ApplyStats, StoreError>> + Send;
 
+    /// In one transaction: inserts or updates these events of a source (by UID and
+    /// RECURRENCE-ID), leaving its other events alone (the push API).
+    fn upsert_events(
+        &self,
+        source: &str,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ApplyStats, StoreError>> + Send;
+
+    /// Deletes every component of a source with this UID; whether there was one.
+    fn delete_event(
+        &self,
+        source: &str,
+        uid: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Saves only the state of a source (schedule, errors).
     fn save_state(
         &self,

@@ -115,6 +115,31 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreErr
     })
 }
 
+/// After a push: the source's event count and success time, and the store's last change.
+async fn touch_source(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    source: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sources (id, last_success, event_count) \
+         VALUES (?1, ?2, (SELECT count(*) FROM events WHERE source_id = ?1 AND recurrence_id = '')) \
+         ON CONFLICT (id) DO UPDATE SET last_success = excluded.last_success, event_count = excluded.event_count",
+    )
+    .bind(source)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('last_change', ?) \
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+    )
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 const UPSERT_STATE: &str = "INSERT INTO sources (id, etag, last_modified, content_hash, last_fetch, last_success, \
      last_error, error_count, next_run, event_count, pending_shrink, last_warnings) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -260,6 +285,91 @@ impl Store for SqliteStore {
         write_state(&mut *tx, &state).await?;
         tx.commit().await?;
         Ok(stats)
+    }
+
+    async fn upsert_events(
+        &self,
+        source: &str,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<ApplyStats, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut stats = ApplyStats::default();
+        let now_s = ts(&now);
+        for ev in events {
+            let key = ev.key();
+            let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
+                what: format!("event {:?}", ev.uid),
+                reason: e.to_string(),
+            })?;
+            let hash = hash_json(&json);
+            let old: Option<String> =
+                sqlx::query_scalar("SELECT content_hash FROM events WHERE source_id = ? AND uid = ? AND recurrence_id = ?")
+                    .bind(source)
+                    .bind(&key.uid)
+                    .bind(&key.recurrence_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match old {
+                Some(h) if h == hash => stats.unchanged += 1,
+                Some(_) => {
+                    sqlx::query(
+                        "UPDATE events SET data = ?, content_hash = ?, updated_at = ? \
+                         WHERE source_id = ? AND uid = ? AND recurrence_id = ?",
+                    )
+                    .bind(&json)
+                    .bind(&hash)
+                    .bind(&now_s)
+                    .bind(source)
+                    .bind(&key.uid)
+                    .bind(&key.recurrence_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    stats.updated += 1;
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO events (source_id, uid, recurrence_id, data, content_hash, first_seen, updated_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(source)
+                    .bind(&key.uid)
+                    .bind(&key.recurrence_id)
+                    .bind(&json)
+                    .bind(&hash)
+                    .bind(&now_s)
+                    .bind(&now_s)
+                    .execute(&mut *tx)
+                    .await?;
+                    stats.inserted += 1;
+                }
+            }
+        }
+        if stats.changed() {
+            touch_source(&mut tx, source, &now_s).await?;
+        }
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    async fn delete_event(
+        &self,
+        source: &str,
+        uid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query("DELETE FROM events WHERE source_id = ? AND uid = ?")
+            .bind(source)
+            .bind(uid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            touch_source(&mut tx, source, &ts(&now)).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     }
 
     async fn save_state(&self, state: &SourceState) -> Result<(), StoreError> {

@@ -1,0 +1,382 @@
+//! The push API against an in-process server on 127.0.0.1:0: authentication (RELIABILITY.md
+//! row 21), idempotent writes (row 24), validation, body limits (row 22), rate limits (row 23),
+//! and pushed events showing up in every feed.
+
+mod common;
+
+use regiocal::app::App;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+const TOKEN_A: &str = "rc_token_of_the_theatre";
+const TOKEN_B: &str = "rc_token_of_the_library";
+
+fn digest(t: &str) -> String {
+    Sha256::digest(t.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+struct Running {
+    base: String,
+    client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    async fn start() -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = format!(
+            "[[source]]\nid = \"theater\"\nname = \"Kleines Theater\"\ncategories = [\"Theater\"]\n\
+             [[source]]\nid = \"bibliothek\"\nname = \"Stadtbibliothek\"\n\
+             [[actor]]\nid = \"theater\"\nname = \"Kleines Theater e. V.\"\nsources = [\"theater\"]\ntoken_sha256 = \"{}\"\n\
+             [[actor]]\nid = \"bibliothek\"\nname = \"Stadtbibliothek\"\nsources = [\"bibliothek\"]\ntoken_sha256 = \"{}\"\n",
+            digest(TOKEN_A),
+            digest(TOKEN_B)
+        );
+        let (_, cfg) = common::write_config(dir.path(), &sources);
+        let app = App::open(cfg).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(listener, async {
+            let _ = rx.await;
+        }));
+        Running {
+            base,
+            client: reqwest::Client::new(),
+            _stop: stop,
+            _dir: dir,
+        }
+    }
+
+    fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let r = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    async fn events(&self, query: &str) -> Vec<Value> {
+        // Writes become visible after the (coalesced) snapshot rebuild.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let doc: Value = self
+            .client
+            .get(format!("{}/api/v1/events?{query}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        doc["events"].as_array().unwrap().clone()
+    }
+}
+
+fn concert(id: &str) -> Value {
+    json!({
+        "id": id,
+        "title": "Improtheater: Die Stunde der Wahrheit",
+        "description": "Spontan, schnell, komisch.",
+        "start": "2026-12-12T20:00:00+01:00",
+        "end": "2026-12-12T22:00:00+01:00",
+        "location": "Kleines Theater, Hauptstraße 5, 12345 Musterstadt",
+        "geo": {"lat": 51.5136, "lon": 7.4653},
+        "categories": ["Comedy"],
+        "url": "https://kleines-theater.example/improtheater",
+        "status": "confirmed"
+    })
+}
+
+#[tokio::test]
+async fn row21_tokens_are_checked_and_scoped_to_the_actors_sources() {
+    let s = Running::start().await;
+    let path = "/api/v1/push/theater/events";
+    let mut bodies = Vec::new();
+    for token in [None, Some("rc_wrong"), Some("")] {
+        let r = s
+            .req(reqwest::Method::POST, path, token)
+            .json(&concert("a"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(r.headers().contains_key("www-authenticate"));
+        bodies.push(r.text().await.unwrap());
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "same body for every bad token: {bodies:?}"
+    );
+    // The library's token cannot write the theatre's source.
+    let r = s
+        .req(reqwest::Method::POST, path, Some(TOKEN_B))
+        .json(&concert("a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(s.events("source=theater").await.is_empty());
+}
+
+#[tokio::test]
+async fn row24_pushes_are_idempotent_and_show_up_in_every_feed() {
+    let s = Running::start().await;
+    let path = "/api/v1/push/theater/events";
+    let r = s
+        .req(reqwest::Method::POST, path, Some(TOKEN_A))
+        .json(&concert("impro-12-12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["inserted"].as_u64(), body["ids"][0].as_str()),
+        (Some(1), Some("impro-12-12"))
+    );
+    // The same event again, twice at once: still one event.
+    let (a, b) = tokio::join!(
+        s.req(reqwest::Method::POST, path, Some(TOKEN_A))
+            .json(&concert("impro-12-12"))
+            .send(),
+        s.req(
+            reqwest::Method::PUT,
+            &format!("{path}/impro-12-12"),
+            Some(TOKEN_A)
+        )
+        .json(&concert("impro-12-12"))
+        .send(),
+    );
+    assert_eq!(
+        (a.unwrap().status(), b.unwrap().status()),
+        (reqwest::StatusCode::OK, reqwest::StatusCode::OK)
+    );
+    let events = s.events("source=theater").await;
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e["title"], "Improtheater: Die Stunde der Wahrheit");
+    assert_eq!(e["start"], "2026-12-12T20:00:00+01:00");
+    assert_eq!(
+        e["categories"],
+        json!(["Comedy", "Theater"]),
+        "source categories are added"
+    );
+    let ics = s
+        .client
+        .get(format!("{}/calendar.ics?source=theater", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ics.contains("SUMMARY:Improtheater: Die Stunde der Wahrheit\r\n"),
+        "{ics}"
+    );
+
+    // Replace, then delete.
+    let mut moved = concert("impro-12-12");
+    moved["start"] = json!("2026-12-13T20:00:00+01:00");
+    moved["end"] = json!("2026-12-13T22:00:00+01:00");
+    let r = s
+        .req(
+            reqwest::Method::PUT,
+            &format!("{path}/impro-12-12"),
+            Some(TOKEN_A),
+        )
+        .json(&moved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        s.events("source=theater").await[0]["start"],
+        "2026-12-13T20:00:00+01:00"
+    );
+    let r = s
+        .req(
+            reqwest::Method::DELETE,
+            &format!("{path}/impro-12-12"),
+            Some(TOKEN_A),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(s.events("source=theater").await.is_empty());
+    let r = s
+        .req(
+            reqwest::Method::DELETE,
+            &format!("{path}/impro-12-12"),
+            Some(TOKEN_A),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn pushes_accept_icalendar_bodies() {
+    let s = Running::start().await;
+    let r = s
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/push/bibliothek/events",
+            Some(TOKEN_B),
+        )
+        .header("content-type", "text/calendar")
+        .body(common::fixture("ics/apple.ics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["inserted"].as_u64(), Some(8));
+    assert!(!s.events("source=bibliothek").await.is_empty());
+}
+
+#[tokio::test]
+async fn validation_errors_name_every_field() {
+    let s = Running::start().await;
+    let bad = json!({"title": 5, "start": "morgen", "end": "2026-12-01", "geo": {"lat": 95, "lon": 7}, "url": "javascript:alert(1)", "colour": "red"});
+    let r = s
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/push/theater/events",
+            Some(TOKEN_A),
+        )
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in ["id", "title", "start", "geo", "url", "colour"] {
+        assert!(fields.contains(&f), "{f} missing in {fields:?}");
+    }
+    let mut ev = concert("x");
+    ev["end"] = json!("2026-12-12T19:00:00+01:00");
+    let r = s
+        .req(
+            reqwest::Method::PUT,
+            "/api/v1/push/theater/events/y",
+            Some(TOKEN_A),
+        )
+        .json(&ev)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let messages: Vec<String> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}: {}", f["field"], f["message"]))
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("does not match the id in the URL")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("is before start")),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test]
+async fn row22_oversized_and_deeply_nested_bodies_are_refused() {
+    let s = Running::start().await;
+    let path = "/api/v1/push/theater/events";
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let r = s
+        .req(reqwest::Method::POST, path, Some(TOKEN_A))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let r = s
+        .req(reqwest::Method::POST, path, Some(TOKEN_A))
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("recursion limit"));
+}
+
+#[tokio::test]
+async fn row23_a_flooding_token_gets_429_and_others_are_unaffected() {
+    let s = Running::start().await;
+    let mut limited = None;
+    for i in 0..60 {
+        let r = s
+            .req(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/push/theater/events/none-{i}"),
+                Some(TOKEN_A),
+            )
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited = Some(r.headers()["retry-after"].to_str().unwrap().to_string());
+            break;
+        }
+        assert_eq!(r.status(), 404);
+    }
+    let retry: u64 = limited.expect("the burst must be limited").parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    let r = s
+        .req(
+            reqwest::Method::DELETE,
+            "/api/v1/push/bibliothek/events/none",
+            Some(TOKEN_B),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another actor is not limited");
+}
+
+#[test]
+fn token_new_prints_a_token_and_its_digest() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regiocal"))
+        .args(["token", "new", "--actor", "theater"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let token = text
+        .split_whitespace()
+        .find(|w| w.starts_with("rc_"))
+        .unwrap();
+    assert_eq!(token.len(), 3 + 64);
+    assert!(
+        text.contains(&format!("token_sha256 = \"{}\"", digest(token))),
+        "{text}"
+    );
+}
