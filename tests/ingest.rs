@@ -406,3 +406,55 @@ async fn absurd_lines_are_refused_but_large_calendars_parse() {
     let r = run(&app, "large").await;
     assert_eq!((r.outcome, r.events), (Outcome::Updated, 20_000));
 }
+
+#[tokio::test]
+async fn row4_a_million_fold_continuations_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("folds.ics");
+    let mut body = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20261201T100000Z\r\nDESCRIPTION:a".to_vec();
+    for _ in 0..1_000_000 {
+        body.extend_from_slice(b"\r\n xx");
+    }
+    body.extend_from_slice(b"\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+    std::fs::write(&path, body).unwrap();
+    let app = app_with(dir.path(), "", &[("folds", path.display().to_string())]).await;
+    let r = run(&app, "folds").await;
+    assert!(
+        r.error.as_deref().unwrap().contains("unfolded line"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn row11_regenerated_uids_do_not_duplicate_events() {
+    let stub = StubServer::start().await;
+    let first = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    stub.script(
+        "/o365",
+        vec![
+            Reply::Feed {
+                body: common::generated_feed("run1", 40, first),
+                etag: None,
+            },
+            Reply::Feed {
+                body: common::generated_feed("run2", 40, first),
+                etag: None,
+            },
+            Reply::Feed {
+                body: common::generated_feed("run3", 40, first),
+                etag: None,
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), "", &[("o365", stub.url("/o365"))]).await;
+    for _ in 0..3 {
+        assert_eq!(run(&app, "o365").await.outcome, Outcome::Updated);
+        let snap = app.snapshot().await.unwrap();
+        assert_eq!(
+            snap.select(&Filter::default()).count(),
+            40,
+            "no duplicates after a UID regeneration"
+        );
+    }
+}

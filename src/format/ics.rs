@@ -27,7 +27,7 @@ use std::str::FromStr;
 /// Longest physical line accepted (bytes). A longer one means the file is not a sane calendar.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Longest logical (unfolded) line accepted (bytes).
-pub const MAX_UNFOLDED_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_UNFOLDED_BYTES: usize = 1024 * 1024;
 /// Most VEVENTs read from one feed.
 pub const MAX_EVENTS: usize = 100_000;
 

@@ -193,3 +193,32 @@ pub fn cacheable(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     (StatusCode::OK, headers, body).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RELIABILITY.md row 25: absurd windows are refused with the parameter named.
+    #[test]
+    fn row25_absurd_date_windows_are_refused() {
+        let e = parse_query(Some("from=1900-01-01&to=2900-01-01")).unwrap_err();
+        assert_eq!(
+            (e.status, e.parameter),
+            (StatusCode::BAD_REQUEST, Some("to"))
+        );
+        let e = parse_query(Some("from=2026-01-01&to=2100-01-01")).unwrap_err();
+        assert_eq!(e.parameter, Some("to"));
+        let e = parse_query(Some("to=2026-01-01&from=2026-02-01")).unwrap_err();
+        assert_eq!(e.parameter, Some("to"));
+        let q = parse_query(Some(
+            "from=2026-12-01&to=2026-12-31&category=Musik,Kinder&category=Theater&limit=50",
+        ))
+        .unwrap();
+        assert_eq!(q.filter.categories, ["Musik", "Kinder", "Theater"]);
+        assert_eq!(q.limit, Some(50));
+        assert_eq!(
+            parse_query(Some("limit=5000")).unwrap_err().parameter,
+            Some("limit")
+        );
+    }
+}
