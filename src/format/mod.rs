@@ -160,6 +160,9 @@ pub fn detect(
         return match xml_root(body).as_deref() {
             Some("rss") | Some("rdf:RDF") | Some("RDF") => Ok(Format::Rss),
             Some("feed") => Ok(Format::Atom),
+            Some(r) if r.ends_with(":feed") => Ok(Format::Atom),
+            Some(r) if r.ends_with(":rss") => Ok(Format::Rss),
+            Some(r) if r.ends_with(":icalendar") => Ok(Format::Xcal),
             Some("icalendar") => Ok(Format::Xcal),
             Some(r) if r.eq_ignore_ascii_case("html") => Ok(Format::Html),
             _ if head.to_ascii_lowercase().contains("<html")
@@ -208,7 +211,17 @@ fn xml_root(text: &str) -> Option<String> {
             {
                 return Some("html".into());
             }
-            rest = &rest[rest.find('>')? + 1..];
+            // Skip the doctype, including an internal subset `[...]` (whose entity
+            // declarations the XML parsers then refuse with a clear message).
+            let end = match (rest.find('['), rest.find('>')) {
+                (Some(open), Some(gt)) if open < gt => {
+                    let close = open + rest[open..].find(']')?;
+                    close + rest[close..].find('>')?
+                }
+                (_, Some(gt)) => gt,
+                _ => return None,
+            };
+            rest = &rest[end + 1..];
         } else {
             let r = rest.strip_prefix('<')?;
             let end = r.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
@@ -346,6 +359,14 @@ mod tests {
             (
                 "<icalendar xmlns=\"urn:ietf:params:xml:ns:icalendar-2.0\">",
                 Format::Xcal,
+            ),
+            (
+                "<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\">",
+                Format::Atom,
+            ),
+            (
+                "<?xml version=\"1.0\"?><!DOCTYPE rss [<!ENTITY a \"b\">]><rss version=\"2.0\">",
+                Format::Rss,
             ),
             (
                 "<!DOCTYPE html><html><body>Login</body></html>",
