@@ -59,6 +59,7 @@ pub fn parse_iso(text: &str, zone: Tz) -> Result<EventTime, String> {
 pub fn parse_with_format(text: &str, format: &str, zone: Tz) -> Result<EventTime, String> {
     let s = text.trim();
     if let Ok(dt) = DateTime::parse_from_str(s, format) {
+        check_year(dt.date_naive())?;
         return Ok(from_instant(
             dt.with_timezone(&Utc),
             dt.offset().fix().local_minus_utc(),
