@@ -285,3 +285,124 @@ async fn row14_a_slow_drip_body_hits_the_total_deadline() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn f2_one_slow_host_cannot_starve_the_others() {
+    let stub = StubServer::start().await;
+    let port = stub.addr.port();
+    let mut sources = String::new();
+    for i in 0..6 {
+        stub.script(
+            &format!("/slow{i}"),
+            vec![Reply::Slow {
+                secs: 1,
+                body: common::fixture("ics/apple.ics"),
+            }],
+        );
+        sources.push_str(&common::source_block(
+            &format!("slow{i}"),
+            &format!("http://slow.test:{port}/slow{i}"),
+        ));
+    }
+    stub.script("/fast", vec![feed()]);
+    sources.push_str(&common::source_block(
+        "fast",
+        &format!("http://fast.test:{port}/fast"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut cfg) = common::write_config(dir.path(), &sources);
+    cfg.fetch.concurrency = 8;
+    let store = regiocal::store::SqliteStore::open(&cfg.store.path)
+        .await
+        .unwrap();
+    let fetcher = Fetcher::with_lookup(&cfg.fetch, Arc::new(TestNames)).unwrap();
+    let app = regiocal::app::App {
+        config: Arc::new(cfg),
+        store: Arc::new(store),
+        fetcher,
+    };
+    let started = std::time::Instant::now();
+    let finished = std::sync::Mutex::new(Vec::new());
+    let reports = app
+        .fetch_all(None, |r| {
+            finished
+                .lock()
+                .unwrap()
+                .push((r.source.clone(), started.elapsed()))
+        })
+        .await
+        .unwrap();
+    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+    let finished = finished.into_inner().unwrap();
+    let fast = finished.iter().find(|(id, _)| id == "fast").unwrap().1;
+    assert!(
+        fast < std::time::Duration::from_millis(900),
+        "the fast host waited for the slow one: {fast:?}"
+    );
+    // Six 1-second requests to one host, two at a time: three waves.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        common::MAX_IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "at most 2 requests per host"
+    );
+}
+
+#[tokio::test]
+async fn f3_a_flapping_source_causes_no_churn() {
+    use regiocal::store::Store;
+    let stub = StubServer::start().await;
+    let good = Reply::Feed {
+        body: common::fixture("ics/google.ics"),
+        etag: None,
+    };
+    let bad = Reply::Raw {
+        status: 500,
+        body: b"x".to_vec(),
+        content_type: "text/plain",
+    };
+    let html = Reply::Raw {
+        status: 200,
+        body: b"<html><body>Wartung</body></html>".to_vec(),
+        content_type: "text/html",
+    };
+    let mut script = Vec::new();
+    for i in 0..20 {
+        script.push(match i % 3 {
+            0 => good.clone(),
+            1 => bad.clone(),
+            _ => html.clone(),
+        });
+    }
+    stub.script("/flap", script);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cfg) = common::write_config(
+        dir.path(),
+        &common::source_block("flap", &stub.url("/flap")),
+    );
+    let app = regiocal::app::App::open(cfg).await.unwrap();
+    let src = app.config.source("flap").unwrap().clone();
+    let mut snapshots = Vec::new();
+    for i in 0..20 {
+        let at = now() + chrono::Duration::hours(i);
+        regiocal::ingest::ingest_source(&app.config, app.store.as_ref(), &app.fetcher, &src, at)
+            .await
+            .unwrap();
+        let events = app.store.source_events("flap").await.unwrap();
+        assert_eq!(events.len(), 9, "round {i}");
+        snapshots.push(
+            events
+                .iter()
+                .map(|e| (e.event.uid.clone(), e.first_seen, e.updated_at))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(
+        snapshots.windows(2).all(|w| w[0] == w[1]),
+        "ids, first_seen and updated_at must not churn"
+    );
+}

@@ -108,6 +108,10 @@ pub enum Reply {
     },
 }
 
+/// Slow replies being served right now, and the most at once (per test binary).
+pub static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub static MAX_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// What the stub server saw.
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
@@ -206,7 +210,10 @@ impl StubServer {
                     resp
                 }
                 Some(Reply::Slow { secs, body }) => {
+                    let now = IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    MAX_IN_FLIGHT.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
                     tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                    IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                     (StatusCode::OK, body).into_response()
                 }
             }
