@@ -29,7 +29,7 @@ pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Longest logical (unfolded) line accepted (bytes).
 pub const MAX_UNFOLDED_BYTES: usize = 1024 * 1024;
 /// Most VEVENTs read from one feed.
-pub const MAX_EVENTS: usize = 100_000;
+pub const MAX_EVENTS: usize = 250_000;
 
 /// How a TZID resolved.
 #[derive(Debug, Clone, Copy)]

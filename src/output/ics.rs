@@ -49,15 +49,19 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
     );
     cal.append_property(Property::new("X-PUBLISHED-TTL", &refresh));
 
+    // First pass: the zones used and the earliest time, for the VTIMEZONE blocks.
     let mut zones: BTreeSet<String> = BTreeSet::new();
     let mut earliest: Option<DateTime<Utc>> = None;
-    for &si in &wanted {
+    let components = |si: usize| {
         let s = &snap.series[si];
         let master = &snap.events[s.master];
         let is_orphan = master.event.recurrence_id.is_some();
-        let mut components = vec![(master, !is_orphan)];
-        components.extend(s.overrides.iter().map(|&i| (&snap.events[i], true)));
-        for (stored, keep_rid) in components {
+        std::iter::once((master, !is_orphan))
+            .chain(s.overrides.iter().map(|&i| (&snap.events[i], true)))
+            .map(move |(stored, keep_rid)| (s, master, stored, keep_rid))
+    };
+    for &si in &wanted {
+        for (_, _, stored, _) in components(si) {
             for t in times_of(stored) {
                 if let EventTime::Local { tz, .. } = t {
                     zones.insert(tz.name().to_string());
@@ -65,30 +69,31 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
                 let utc = t.to_utc(snap.calendar.timezone);
                 earliest = Some(earliest.map_or(utc, |e| e.min(utc)));
             }
-            cal.push(vevent(
-                snap,
-                stored,
-                &s.public_uid,
-                &master.event.start,
-                keep_rid,
-            ));
         }
     }
-    let text = cal.to_string();
-    if zones.is_empty() {
-        return text;
+    // Second pass: write each VEVENT straight into the output, so a large feed never exists
+    // twice in memory.
+    let header = cal.to_string();
+    let mut out = String::with_capacity(header.len() + wanted.len() * 700);
+    out.push_str(header.strip_suffix("END:VCALENDAR\r\n").unwrap_or(&header));
+    if !zones.is_empty() {
+        let from = earliest
+            .unwrap_or(snap.window.start)
+            .min(snap.window.start)
+            .timestamp()
+            - 86_400;
+        let to = snap.window.end.timestamp() + 366 * 86_400;
+        out.push_str(&vtimezones(&zones, from, to));
     }
-    let from = earliest
-        .unwrap_or(snap.window.start)
-        .min(snap.window.start)
-        .timestamp()
-        - 86_400;
-    let to = snap.window.end.timestamp() + 366 * 86_400;
-    let tz_block = vtimezones(&zones, from, to);
-    match text.find("BEGIN:VEVENT\r\n") {
-        Some(at) => format!("{}{}{}", &text[..at], tz_block, &text[at..]),
-        None => text,
+    for &si in &wanted {
+        for (s, master, stored, keep_rid) in components(si) {
+            let ev = vevent(snap, stored, &s.public_uid, &master.event.start, keep_rid);
+            // Writing into a String cannot fail.
+            let _ = ev.fmt_write(&mut out);
+        }
     }
+    out.push_str("END:VCALENDAR\r\n");
+    out
 }
 
 fn times_of(stored: &StoredEvent) -> impl Iterator<Item = &EventTime> {

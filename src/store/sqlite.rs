@@ -394,10 +394,15 @@ impl Store for SqliteStore {
     }
 
     async fn all_events(&self) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM events ORDER BY source_id, uid, recurrence_id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(event_from_row).collect()
+        // Streamed, so the raw rows of a large store are never all in memory at once.
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query("SELECT * FROM events ORDER BY source_id, uid, recurrence_id")
+            .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push(event_from_row(&row)?);
+        }
+        Ok(out)
     }
 
     async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
