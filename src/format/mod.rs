@@ -234,7 +234,7 @@ fn xml_root(text: &str) -> Option<String> {
 fn detect_json(text: &str, has_mapping: bool) -> Format {
     let probe: String = text.chars().take(4096).collect();
     let compact: String = probe.chars().filter(|c| !c.is_whitespace()).collect();
-    if compact.starts_with("[\"vcalendar\"") {
+    if compact.starts_with("[\"vcalendar\"") || compact.starts_with("[[\"vcalendar\"") {
         return Format::Jcal;
     }
     if compact.contains("\"@context\"")

@@ -123,6 +123,50 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreErr
     })
 }
 
+/// Inserts or updates one event (keeping `first_seen`; `updated_at` moves only when the
+/// content changed). `old_hash` is the stored content hash, if the event exists.
+async fn write_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    source: &str,
+    ev: &Event,
+    old_hash: Option<&str>,
+    now: &str,
+    stats: &mut ApplyStats,
+) -> Result<(), StoreError> {
+    let key = ev.key();
+    let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
+        what: format!("event {:?}", ev.uid),
+        reason: e.to_string(),
+    })?;
+    let hash = hash_json(&json);
+    let sql = match old_hash {
+        Some(old) if old == hash => {
+            stats.unchanged += 1;
+            return Ok(());
+        }
+        Some(_) => {
+            stats.updated += 1;
+            "UPDATE events SET data = ?4, content_hash = ?5, updated_at = ?6 \
+             WHERE source_id = ?1 AND uid = ?2 AND recurrence_id = ?3"
+        }
+        None => {
+            stats.inserted += 1;
+            "INSERT INTO events (source_id, uid, recurrence_id, data, content_hash, first_seen, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+        }
+    };
+    sqlx::query(sql)
+        .bind(source)
+        .bind(&key.uid)
+        .bind(&key.recurrence_id)
+        .bind(&json)
+        .bind(&hash)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// After a push: the source's event count and success time, and the store's last change.
 async fn touch_source(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
@@ -226,46 +270,8 @@ impl Store for SqliteStore {
             }
             let now_s = ts(&now);
             for ev in events {
-                let key = ev.key();
-                let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
-                    what: format!("event {:?}", ev.uid),
-                    reason: e.to_string(),
-                })?;
-                let hash = hash_json(&json);
-                match existing.remove(&key) {
-                    Some(old) if old == hash => stats.unchanged += 1,
-                    Some(_) => {
-                        sqlx::query(
-                            "UPDATE events SET data = ?, content_hash = ?, updated_at = ? \
-                             WHERE source_id = ? AND uid = ? AND recurrence_id = ?",
-                        )
-                        .bind(&json)
-                        .bind(&hash)
-                        .bind(&now_s)
-                        .bind(&state.id)
-                        .bind(&key.uid)
-                        .bind(&key.recurrence_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        stats.updated += 1;
-                    }
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO events (source_id, uid, recurrence_id, data, content_hash, first_seen, updated_at) \
-                             VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        )
-                        .bind(&state.id)
-                        .bind(&key.uid)
-                        .bind(&key.recurrence_id)
-                        .bind(&json)
-                        .bind(&hash)
-                        .bind(&now_s)
-                        .bind(&now_s)
-                        .execute(&mut *tx)
-                        .await?;
-                        stats.inserted += 1;
-                    }
-                }
+                let old = existing.remove(&ev.key());
+                write_event(&mut tx, &state.id, ev, old.as_deref(), &now_s, &mut stats).await?;
             }
             for key in existing.keys() {
                 sqlx::query(
@@ -306,52 +312,15 @@ impl Store for SqliteStore {
         let now_s = ts(&now);
         for ev in events {
             let key = ev.key();
-            let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
-                what: format!("event {:?}", ev.uid),
-                reason: e.to_string(),
-            })?;
-            let hash = hash_json(&json);
-            let old: Option<String> =
-                sqlx::query_scalar("SELECT content_hash FROM events WHERE source_id = ? AND uid = ? AND recurrence_id = ?")
-                    .bind(source)
-                    .bind(&key.uid)
-                    .bind(&key.recurrence_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match old {
-                Some(h) if h == hash => stats.unchanged += 1,
-                Some(_) => {
-                    sqlx::query(
-                        "UPDATE events SET data = ?, content_hash = ?, updated_at = ? \
-                         WHERE source_id = ? AND uid = ? AND recurrence_id = ?",
-                    )
-                    .bind(&json)
-                    .bind(&hash)
-                    .bind(&now_s)
-                    .bind(source)
-                    .bind(&key.uid)
-                    .bind(&key.recurrence_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    stats.updated += 1;
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO events (source_id, uid, recurrence_id, data, content_hash, first_seen, updated_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(source)
-                    .bind(&key.uid)
-                    .bind(&key.recurrence_id)
-                    .bind(&json)
-                    .bind(&hash)
-                    .bind(&now_s)
-                    .bind(&now_s)
-                    .execute(&mut *tx)
-                    .await?;
-                    stats.inserted += 1;
-                }
-            }
+            let old: Option<String> = sqlx::query_scalar(
+                "SELECT content_hash FROM events WHERE source_id = ? AND uid = ? AND recurrence_id = ?",
+            )
+            .bind(source)
+            .bind(&key.uid)
+            .bind(&key.recurrence_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            write_event(&mut tx, source, ev, old.as_deref(), &now_s, &mut stats).await?;
         }
         if stats.changed() {
             touch_source(&mut tx, source, &now_s).await?;

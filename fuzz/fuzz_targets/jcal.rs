@@ -1,0 +1,13 @@
+//! Fuzzes the jCal (RFC 7265) parser (decoding, conversion to iCalendar, parsing, normalisation).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use regiocal::config::FormatChoice;
+use regiocal::format::{self, ParseContext};
+
+fuzz_target!(|data: &[u8]| {
+    let ctx = ParseContext::new(chrono_tz::Europe::Berlin);
+    if let Ok((_, parsed)) = format::parse(data, FormatChoice::Jcal, None, &ctx) {
+        let _ = regiocal::normalize::normalize(parsed.events, &Default::default());
+    }
+});
