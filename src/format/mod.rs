@@ -102,11 +102,17 @@ pub enum FormatError {
 impl FormatError {
     /// A JSON syntax error with its position.
     pub fn json(format: &'static str, e: &serde_json::Error) -> FormatError {
+        // serde_json's message ends with " at line X column Y"; the position is kept separately.
+        let text = e.to_string();
+        let message = match text.rfind(" at line ") {
+            Some(at) => text[..at].to_string(),
+            None => text,
+        };
         FormatError::Json {
             format,
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            message,
         }
     }
 }
