@@ -503,3 +503,27 @@ fn xcal_output_is_well_formed_and_namespaced() {
         "{text}"
     );
 }
+
+/// The single events of formats-agree.ics, published as schema.org JSON-LD (with inclusive
+/// all-day end dates, as schema.org writes them), give the same occurrences as the ICS.
+#[test]
+fn json_ld_agrees_with_ics_for_single_events() {
+    let project = |occ: Vec<Occ>| -> Vec<(String, String, String, Option<String>, String)> {
+        occ.into_iter()
+            .map(|o| (o.start, o.end, o.title, o.location, o.status))
+            .collect()
+    };
+    let (format, events, warnings) = parse(&common::fixture("jsonld/formats-agree.jsonld"));
+    assert_eq!(format, Format::JsonLd);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let uids: Vec<String> = events.iter().map(|e| e.uid.clone()).collect();
+    let from_jsonld = project(occurrences(events));
+    let (_, ics_events, _) = parse(&common::fixture("ics/formats-agree.ics"));
+    let singles: Vec<Event> = ics_events
+        .into_iter()
+        .filter(|e| uids.contains(&e.uid))
+        .collect();
+    assert_eq!(singles.len(), 4);
+    let from_ics = project(occurrences(singles));
+    assert_eq!(from_jsonld, from_ics);
+}
