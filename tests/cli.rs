@@ -174,6 +174,54 @@ fn fetch_export_and_serve_agree() {
     let not_modified = server.get("/calendar.ics", &[("If-None-Match", &etag)]);
     assert_eq!(not_modified.status(), 304);
 
+    // Every other feed: its content type, an ETag, and the same bytes as `export`.
+    for (path, format, content_type) in [
+        (
+            "/calendar.jcal",
+            "jcal",
+            "application/calendar+json; charset=utf-8",
+        ),
+        (
+            "/calendar.xcs",
+            "xcal",
+            "application/calendar+xml; charset=utf-8",
+        ),
+        (
+            "/api/v1/events.jsonld?category=Kultur",
+            "jsonld",
+            "application/ld+json; charset=utf-8",
+        ),
+    ] {
+        let resp = server.get(path, &[]);
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["content-type"], content_type, "{path}");
+        let tag = resp.headers()["etag"].to_str().unwrap().to_string();
+        let mut args = vec!["export", "--format", format];
+        if path.contains("category") {
+            args.extend(["--category", "Kultur"]);
+        }
+        assert_eq!(
+            resp.text().unwrap(),
+            stdout(&regiocal(&config, &args)),
+            "{path}"
+        );
+        assert_eq!(
+            server.get(path, &[("If-None-Match", &tag)]).status(),
+            304,
+            "{path}"
+        );
+    }
+    let atom = server.get("/feed.atom", &[]);
+    assert_eq!(
+        atom.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    assert!(
+        atom.text()
+            .unwrap()
+            .contains("<feed xmlns=\"http://www.w3.org/2005/Atom\"")
+    );
+
     let api = server.get("/api/v1/events?limit=1000", &[]);
     assert_eq!(api.headers()["access-control-allow-origin"], "*");
     let api_etag = api.headers()["etag"].to_str().unwrap().to_string();
