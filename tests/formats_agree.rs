@@ -6,14 +6,13 @@ mod common;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Europe::Berlin;
-use regiocal::config::{Config, FormatChoice};
+use regiocal::config::FormatChoice;
 use regiocal::format::{self, Format, ParseContext};
 use regiocal::model::{Event, EventTime, StoredEvent};
 use regiocal::normalize::recurrence::{self, Window};
 use regiocal::normalize::{self, NormalizeOptions};
-use regiocal::output::{Filter, Snapshot, group_series, ics, jcal, xcal};
+use regiocal::output::{Filter, group_series, ics, jcal, xcal};
 use serde_json::Value as Json;
-use std::path::Path;
 
 /// What a subscriber sees of one occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -213,36 +212,7 @@ fn the_same_calendar_in_three_formats_gives_identical_occurrences() {
     assert_eq!(moved.categories, ["Senioren", "Tanz"]);
 }
 
-fn config(ids: &[&str]) -> Config {
-    let sources: String = ids
-        .iter()
-        .map(|id| common::source_block(id, &format!("{id}.ics")))
-        .collect();
-    Config::parse(
-        &common::config_text(Path::new("/tmp"), &sources),
-        Path::new("/tmp/regiocal.toml"),
-    )
-    .unwrap()
-}
-
-fn snapshot_of(fixtures: &[(&str, &str)]) -> Snapshot {
-    let ids: Vec<&str> = fixtures.iter().map(|(id, _)| *id).collect();
-    let stamp = DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
-        .unwrap()
-        .to_utc();
-    let mut stored = Vec::new();
-    for (id, rel) in fixtures {
-        let (events, _) = common::parse_fixture(rel);
-        stored.extend(events.into_iter().map(|event| StoredEvent {
-            source: id.to_string(),
-            event,
-            first_seen: stamp,
-            updated_at: stamp,
-        }));
-    }
-    let now = DateTime::parse_from_rfc3339(common::NOW).unwrap().to_utc();
-    Snapshot::build(&config(&ids), stored, vec![], Some(stamp), now)
-}
+use common::snapshot_of;
 
 const ALL_FIXTURES: [(&str, &str); 7] = [
     ("google", "ics/google.ics"),

@@ -5,9 +5,7 @@
 mod common;
 
 use chrono::DateTime;
-use regiocal::config::Config;
-use regiocal::model::StoredEvent;
-use regiocal::output::{Filter, Snapshot, ics, json};
+use regiocal::output::{Filter, ics, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -20,36 +18,7 @@ const FIXTURES: [(&str, &str); 5] = [
     ("cms", "ics/cms-plugin.ics"),
 ];
 
-fn config(ids: &[&str]) -> Config {
-    let sources: String = ids
-        .iter()
-        .map(|id| common::source_block(id, &format!("{id}.ics")))
-        .collect();
-    Config::parse(
-        &common::config_text(Path::new("/tmp"), &sources),
-        Path::new("/tmp/regiocal.toml"),
-    )
-    .unwrap()
-}
-
-fn snapshot_of(fixtures: &[(&str, &str)]) -> Snapshot {
-    let ids: Vec<&str> = fixtures.iter().map(|(id, _)| *id).collect();
-    let stamp = DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
-        .unwrap()
-        .to_utc();
-    let mut stored = Vec::new();
-    for (id, rel) in fixtures {
-        let (events, _) = common::parse_fixture(rel);
-        stored.extend(events.into_iter().map(|event| StoredEvent {
-            source: id.to_string(),
-            event,
-            first_seen: stamp,
-            updated_at: stamp,
-        }));
-    }
-    let now = DateTime::parse_from_rfc3339(common::NOW).unwrap().to_utc();
-    Snapshot::build(&config(&ids), stored, vec![], Some(stamp), now)
-}
+use common::snapshot_of;
 
 /// Unfolds content lines (RFC 5545 3.1).
 fn unfold(text: &str) -> Vec<String> {

@@ -271,3 +271,43 @@ pub fn generated_feed(prefix: &str, n: usize, first: chrono::NaiveDate) -> Vec<u
     s.push_str("END:VCALENDAR\r\n");
     s.into_bytes()
 }
+
+/// A config whose sources have these ids (for building snapshots in tests).
+pub fn test_config(ids: &[&str]) -> Config {
+    let sources: String = ids
+        .iter()
+        .map(|id| source_block(id, &format!("{id}.ics")))
+        .collect();
+    Config::parse(
+        &config_text(Path::new("/tmp"), &sources),
+        Path::new("/tmp/regiocal.toml"),
+    )
+    .expect("test config")
+}
+
+/// A snapshot of fixtures, each `(source id, fixture path)`, stored at a fixed time and
+/// expanded around [`NOW`].
+pub fn snapshot_of(fixtures: &[(&str, &str)]) -> regiocal::output::Snapshot {
+    let ids: Vec<&str> = fixtures.iter().map(|(id, _)| *id).collect();
+    let stamp = chrono::DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+        .expect("stamp")
+        .to_utc();
+    let mut stored = Vec::new();
+    for (id, rel) in fixtures {
+        let (events, _) = parse_fixture(rel);
+        stored.extend(
+            events
+                .into_iter()
+                .map(|event| regiocal::model::StoredEvent {
+                    source: id.to_string(),
+                    event,
+                    first_seen: stamp,
+                    updated_at: stamp,
+                }),
+        );
+    }
+    let now = chrono::DateTime::parse_from_rfc3339(NOW)
+        .expect("now")
+        .to_utc();
+    regiocal::output::Snapshot::build(&test_config(&ids), stored, vec![], Some(stamp), now)
+}
