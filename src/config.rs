@@ -138,6 +138,9 @@ pub struct FetchConfig {
     pub max_interval: std::time::Duration,
     /// Requests to one host at the same time at most.
     pub per_host_concurrency: usize,
+    /// When set, local file sources must resolve (after following symlinks) inside one of these
+    /// directories.
+    pub file_roots: Vec<PathBuf>,
 }
 
 /// One feed to pull.
@@ -326,6 +329,8 @@ struct RawFetch {
     min_interval: Option<String>,
     max_interval: Option<String>,
     per_host_concurrency: Option<usize>,
+    #[serde(default)]
+    file_roots: Vec<PathBuf>,
 }
 
 /// Parses a duration like `90`, `90s`, `15m`, `6h` or `1d` (a bare number is seconds).
@@ -475,6 +480,7 @@ impl Config {
             max_interval: parse_duration(raw.fetch.max_interval.as_deref().unwrap_or("24h"))
                 .map_err(|m| invalid("fetch.max_interval", m))?,
             per_host_concurrency: raw.fetch.per_host_concurrency.unwrap_or(2),
+            file_roots: raw.fetch.file_roots.iter().map(|r| base.join(r)).collect(),
         };
         if fetch.min_interval > fetch.max_interval {
             return Err(invalid(

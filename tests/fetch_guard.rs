@@ -406,3 +406,33 @@ async fn f3_a_flapping_source_causes_no_churn() {
         "ids, first_seen and updated_at must not churn"
     );
 }
+
+#[tokio::test]
+async fn row20_file_sources_stay_inside_file_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("feeds");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("ok.ics"), common::fixture("ics/apple.ics")).unwrap();
+    let secret = dir.path().join("secret.ics");
+    std::fs::write(&secret, common::fixture("ics/apple.ics")).unwrap();
+    std::os::unix::fs::symlink(&secret, root.join("link.ics")).unwrap();
+    let text = format!(
+        "[calendar]\nname = \"T\"\n[fetch]\nfile_roots = [\"feeds\"]\n\
+         [[source]]\nid = \"ok\"\nname = \"ok\"\nurl = \"feeds/ok.ics\"\n\
+         [[source]]\nid = \"dots\"\nname = \"dots\"\nurl = \"feeds/../secret.ics\"\n\
+         [[source]]\nid = \"link\"\nname = \"link\"\nurl = \"feeds/link.ics\"\n"
+    );
+    let cfg = Config::parse(&text, &dir.path().join("regiocal.toml")).unwrap();
+    let fetcher = Fetcher::new(&cfg.fetch).unwrap();
+    assert!(fetcher.fetch(cfg.source("ok").unwrap(), None).await.is_ok());
+    for id in ["dots", "link"] {
+        let err = fetcher
+            .fetch(cfg.source(id).unwrap(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("outside [fetch] file_roots"),
+            "{id}: {err}"
+        );
+    }
+}

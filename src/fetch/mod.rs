@@ -88,6 +88,7 @@ pub struct Fetcher {
     max_body: usize,
     per_host: usize,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    file_roots: Vec<std::path::PathBuf>,
 }
 
 impl Fetcher {
@@ -136,6 +137,7 @@ impl Fetcher {
             max_body: cfg.max_body_bytes,
             per_host: cfg.per_host_concurrency,
             hosts: Arc::new(Mutex::new(HashMap::new())),
+            file_roots: cfg.file_roots.clone(),
         })
     }
 
@@ -204,6 +206,26 @@ impl Fetcher {
             path: path.display().to_string(),
             reason,
         };
+        if !self.file_roots.is_empty() {
+            // Resolve `..` and symlinks first, so neither can lead out of the roots.
+            let real = tokio::fs::canonicalize(path)
+                .await
+                .map_err(|e| err(e.to_string()))?;
+            let mut inside = false;
+            for root in &self.file_roots {
+                if let Ok(root) = tokio::fs::canonicalize(root).await
+                    && real.starts_with(&root)
+                {
+                    inside = true;
+                }
+            }
+            if !inside {
+                return Err(FetchError::Refused(format!(
+                    "file {} is outside [fetch] file_roots",
+                    real.display()
+                )));
+            }
+        }
         let meta = tokio::fs::metadata(path)
             .await
             .map_err(|e| err(e.to_string()))?;
