@@ -416,7 +416,7 @@ async fn row20_file_sources_stay_inside_file_roots() {
     let secret = dir.path().join("secret.ics");
     std::fs::write(&secret, common::fixture("ics/apple.ics")).unwrap();
     std::os::unix::fs::symlink(&secret, root.join("link.ics")).unwrap();
-    let text = format!(
+    let text = concat!(
         "[calendar]\nname = \"T\"\n[fetch]\nfile_roots = [\"feeds\"]\n\
          [[source]]\nid = \"ok\"\nname = \"ok\"\nurl = \"feeds/ok.ics\"\n\
          [[source]]\nid = \"dots\"\nname = \"dots\"\nurl = \"feeds/../secret.ics\"\n\
