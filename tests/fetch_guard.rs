@@ -416,13 +416,11 @@ async fn row20_file_sources_stay_inside_file_roots() {
     let secret = dir.path().join("secret.ics");
     std::fs::write(&secret, common::fixture("ics/apple.ics")).unwrap();
     std::os::unix::fs::symlink(&secret, root.join("link.ics")).unwrap();
-    let text = concat!(
-        "[calendar]\nname = \"T\"\n[fetch]\nfile_roots = [\"feeds\"]\n\
+    let text = "[calendar]\nname = \"T\"\n[fetch]\nfile_roots = [\"feeds\"]\n\
          [[source]]\nid = \"ok\"\nname = \"ok\"\nurl = \"feeds/ok.ics\"\n\
          [[source]]\nid = \"dots\"\nname = \"dots\"\nurl = \"feeds/../secret.ics\"\n\
-         [[source]]\nid = \"link\"\nname = \"link\"\nurl = \"feeds/link.ics\"\n"
-    );
-    let cfg = Config::parse(&text, &dir.path().join("regiocal.toml")).unwrap();
+         [[source]]\nid = \"link\"\nname = \"link\"\nurl = \"feeds/link.ics\"\n";
+    let cfg = Config::parse(text, &dir.path().join("regiocal.toml")).unwrap();
     let fetcher = Fetcher::new(&cfg.fetch).unwrap();
     assert!(fetcher.fetch(cfg.source("ok").unwrap(), None).await.is_ok());
     for id in ["dots", "link"] {
