@@ -208,12 +208,13 @@ fn xml_root(text: &str) -> Option<String> {
         } else if let Some(r) = rest.strip_prefix("<!--") {
             rest = &r[r.find("-->")? + 3..];
         } else if rest.starts_with("<!") {
-            if rest.len() >= 9
-                && rest[..9].eq_ignore_ascii_case("<!doctype")
-                && rest[9..]
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("html")
+            // `get` rather than slicing: byte 9 may fall inside a multi-byte character.
+            if rest
+                .get(..9)
+                .is_some_and(|d| d.eq_ignore_ascii_case("<!doctype"))
+                && rest
+                    .get(9..)
+                    .is_some_and(|r| r.trim_start().to_ascii_lowercase().starts_with("html"))
             {
                 return Some("html".into());
             }
@@ -401,6 +402,15 @@ mod tests {
             detect("hello", None, false),
             Err(FormatError::Unrecognised(_))
         ));
+        // Found by fuzzing: a multi-byte character where "<!DOCTYPE" would end.
+        assert!(
+            detect(
+                "<?xml version=\"1.0\"?>\n<!DOCT\u{a2}\u{a2}\u{a2}",
+                None,
+                false
+            )
+            .is_err()
+        );
         assert_eq!(
             detect("hello", Some("text/calendar; charset=utf-8"), false).unwrap(),
             Format::Ics
