@@ -375,27 +375,33 @@ fn count_occurrences<'a>(
     cfg: &Config,
     cap: usize,
 ) -> usize {
-    let stored: Vec<StoredEvent> = events
-        .map(|e| StoredEvent {
-            source: String::new(),
-            event: e.clone(),
-            first_seen: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-        })
-        .collect();
-    crate::output::group_series(&stored)
-        .iter()
-        .map(|s| {
-            let overrides: Vec<&Event> = s.overrides.iter().map(|&i| &stored[i].event).collect();
-            recurrence::expand(
-                &stored[s.master].event,
-                &overrides,
-                window,
-                cfg.calendar.timezone,
-                cap,
-            )
-            .occurrences
-            .len()
+    // Group by UID without copying: master (no RECURRENCE-ID) and overrides.
+    let mut groups: std::collections::BTreeMap<&str, (Vec<&Event>, Vec<&Event>)> =
+        Default::default();
+    for e in events {
+        let g = groups.entry(e.uid.as_str()).or_default();
+        if e.recurrence_id.is_none() {
+            g.0.push(e)
+        } else {
+            g.1.push(e)
+        }
+    }
+    let tz = cfg.calendar.timezone;
+    groups
+        .values()
+        .map(|(masters, overrides)| match masters.first() {
+            Some(master) => recurrence::expand(master, overrides, window, tz, cap)
+                .occurrences
+                .len(),
+            // Overrides without a master count one occurrence each (as the snapshot shows them).
+            None => overrides
+                .iter()
+                .map(|o| {
+                    recurrence::expand(o, &[], window, tz, cap)
+                        .occurrences
+                        .len()
+                })
+                .sum(),
         })
         .sum()
 }
