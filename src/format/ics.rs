@@ -659,3 +659,21 @@ fn rrule_text(
     }
     Ok(text)
 }
+
+/// RFC 5545 TEXT escaping (3.3.11): backslash, semicolon, comma and line breaks; CR and other
+/// control characters (except TAB) are dropped, so no value can start a new content line.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c if c.is_control() && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

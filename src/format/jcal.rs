@@ -15,6 +15,7 @@
 //! [`FormatError::Invalid`] naming the path; a value that cannot be converted (a number where a
 //! date is expected) skips its top-level component with a warning naming the path.
 
+use super::ics::escape_text;
 use super::{FormatError, ParseContext, Parsed};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::Value as Json;
@@ -301,23 +302,6 @@ fn param_value(v: &str) -> String {
     } else {
         clean
     }
-}
-
-/// RFC 5545 TEXT escaping (3.3.11). CR is dropped (CRLF and LF both become `\n`).
-pub fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// One value in iCalendar syntax.

@@ -7,6 +7,7 @@
 //! EXDATE, plus its overrides with RECURRENCE-ID.
 
 use super::{Filter, Snapshot};
+use crate::format::ics::escape_text;
 use crate::model::{EventTime, StoredEvent};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -241,24 +242,6 @@ fn time_property(name: &str, t: &EventTime) -> Property {
 
 fn utc_stamp(t: &DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
-}
-
-/// RFC 5545 TEXT escaping, for properties the writer does not escape itself (NAME and each
-/// CATEGORIES value).
-pub fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// VTIMEZONE blocks for the given IANA zones covering `[from, to]` (Unix seconds).

@@ -126,6 +126,20 @@ fn rate_limit(limiter: &Limiter, actor: &ActorConfig) -> Result<(), ApiError> {
     })
 }
 
+/// A JSON request body, or 400 naming the position of the syntax error.
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "invalid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
 /// 422 with field errors.
 fn invalid(fields: Vec<(String, String)>) -> ApiError {
     let list: Vec<Value> = fields
@@ -152,16 +166,7 @@ async fn create(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (events, mut warnings) = if content_type.starts_with("application/json") {
-        let value: Value = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "invalid JSON at line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
+        let value = json_body(&body)?;
         let items = match value {
             Value::Array(items) => items,
             single => vec![single],
@@ -209,16 +214,7 @@ async fn replace(
     let cfg = state.app.config.clone();
     let actor = authorize(&cfg, &headers, &source)?;
     rate_limit(&state.limiter, actor)?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "invalid JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    let value = json_body(&body)?;
     let event =
         event_from_json(&value, Some(&external_id), cfg.calendar.timezone).map_err(invalid)?;
     store_events(&state, &source, vec![event], &mut Vec::new()).await
