@@ -118,7 +118,7 @@ fn setup() -> Data {
     let mut stored = Vec::new();
     let mut warnings = 0usize;
     for (i, body) in bodies.iter().enumerate() {
-        let (_, p) = format::parse(body, FormatChoice::Auto, &ctx).expect("parse feed");
+        let (_, p) = format::parse(body, FormatChoice::Auto, None, &ctx).expect("parse feed");
         warnings += p.warnings.len();
         parsed.extend(p.events.iter().cloned());
         let (events, w) = normalize::normalize(p.events, &NormalizeOptions::default());
@@ -158,27 +158,27 @@ fn setup() -> Data {
     }
 }
 
-fn ctx() -> ParseContext {
-    ParseContext {
-        default_tz: chrono_tz::Europe::Berlin,
-    }
+fn ctx() -> ParseContext<'static> {
+    ParseContext::new(chrono_tz::Europe::Berlin)
 }
 
 fn count_components(body: &[u8]) -> u64 {
-    let (_, p) = format::parse(body, FormatChoice::Auto, &ctx()).unwrap();
+    let (_, p) = format::parse(body, FormatChoice::Auto, None, &ctx()).unwrap();
     p.events.len() as u64
 }
 
 fn bench_parse(c: &mut Criterion, d: &Data) {
     let mut g = c.benchmark_group("parse");
+    // The 10-feed body takes ~130 ms per parse: give it time for 10 samples.
+    g.measurement_time(Duration::from_secs(8));
     let ctx = ctx();
     g.throughput(Throughput::Elements(count_components(&d.one)));
     g.bench_function("ics_1x1000", |b| {
-        b.iter(|| format::parse(black_box(&d.one), FormatChoice::Auto, &ctx).unwrap())
+        b.iter(|| format::parse(black_box(&d.one), FormatChoice::Auto, None, &ctx).unwrap())
     });
     g.throughput(Throughput::Elements(count_components(&d.concat)));
     g.bench_function("ics_10x1000_concat", |b| {
-        b.iter(|| format::parse(black_box(&d.concat), FormatChoice::Auto, &ctx).unwrap())
+        b.iter(|| format::parse(black_box(&d.concat), FormatChoice::Auto, None, &ctx).unwrap())
     });
     g.finish();
 }
