@@ -58,7 +58,7 @@ pub struct App {
 impl App {
     /// Opens the store named in the config (creating it if missing).
     pub async fn open(config: Config) -> Result<App, AppError> {
-        let store = SqliteStore::open(&config.store.path).await?;
+        let store = SqliteStore::open_with(&config.store.path, config.store.busy_timeout).await?;
         let fetcher = Fetcher::new(&config.fetch)?;
         Ok(App {
             config: Arc::new(config),

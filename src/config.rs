@@ -92,6 +92,8 @@ fn default_bind() -> SocketAddr {
 pub struct StoreConfig {
     /// SQLite database file (created if missing).
     pub path: PathBuf,
+    /// How long a write waits for another writer's lock before giving up.
+    pub busy_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -267,12 +269,14 @@ struct RawActor {
 struct RawStore {
     #[serde(default = "default_store_path")]
     path: PathBuf,
+    busy_timeout: Option<String>,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
         Self {
             path: default_store_path(),
+            busy_timeout: None,
         }
     }
 }
@@ -625,6 +629,18 @@ impl Config {
             server: raw.server,
             store: StoreConfig {
                 path: base.join(raw.store.path),
+                busy_timeout: match raw.store.busy_timeout.as_deref() {
+                    Some(t) if t.trim().ends_with("ms") => t
+                        .trim()
+                        .trim_end_matches("ms")
+                        .parse()
+                        .map(std::time::Duration::from_millis)
+                        .map_err(|_| {
+                            invalid("store.busy_timeout", format!("invalid duration {t:?}"))
+                        })?,
+                    Some(t) => parse_duration(t).map_err(|m| invalid("store.busy_timeout", m))?,
+                    None => std::time::Duration::from_secs(10),
+                },
             },
             calendar: CalendarConfig {
                 name: raw.calendar.name,

@@ -380,3 +380,63 @@ fn token_new_prints_a_token_and_its_digest() {
         "{text}"
     );
 }
+
+/// RELIABILITY.md F5: while another writer holds the database lock, a push gets 503 with
+/// Retry-After (never a 2xx before commit), reads go on, and the push succeeds afterwards.
+#[tokio::test]
+async fn f5_locked_database_gives_503_and_reads_go_on() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.sqlite");
+    let text = format!(
+        "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\nbusy_timeout = \"300ms\"\n[calendar]\nname = \"T\"\n\
+         [[source]]\nid = \"theater\"\nname = \"Kleines Theater\"\n\
+         [[actor]]\nid = \"theater\"\nname = \"T\"\nsources = [\"theater\"]\ntoken_sha256 = \"{}\"\n",
+        db.display(),
+        digest(TOKEN_A)
+    );
+    let path = dir.path().join("regiocal.toml");
+    std::fs::write(&path, text).unwrap();
+    let app = App::open(regiocal::config::Config::load(&path).unwrap())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(listener, async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let push = || {
+        client
+            .post(format!("{base}/api/v1/push/theater/events"))
+            .bearer_auth(TOKEN_A)
+            .json(&concert("locked"))
+            .send()
+    };
+
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = push().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "5");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let read = client
+        .get(format!("{base}/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200, "reads go on while the lock is held");
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    assert_eq!(push().await.unwrap().status(), 201);
+}
