@@ -126,20 +126,6 @@ impl App {
         Ok(reports)
     }
 
-    /// Tries every source without storing anything.
-    pub async fn check(&self) -> Vec<Report> {
-        let futures = self
-            .config
-            .sources
-            .iter()
-            .filter(|s| s.location != SourceLocation::Push)
-            .map(|s| ingest::check_source(&self.config, &self.fetcher, s));
-        futures_util::stream::iter(futures)
-            .buffered(self.config.fetch.concurrency)
-            .collect()
-            .await
-    }
-
     /// Renders the merged output from the store, as the server would.
     pub async fn export(&self, format: ExportFormat, filter: &Filter) -> Result<String, AppError> {
         let snap = self.snapshot().await?;

@@ -444,11 +444,21 @@ fn exit_codes_and_feed_doctor() {
             && text.contains("DTEND is before DTSTART"),
         "{text}"
     );
+    // The feed doctor stores nothing: in a fresh directory it does not even create the store.
+    let fresh = tempfile::tempdir().unwrap();
+    let (doctor_only, _) = common::write_config(
+        fresh.path(),
+        &common::source_block(
+            "cms",
+            &common::fixture_path("ics/cms-plugin.ics")
+                .display()
+                .to_string(),
+        ),
+    );
+    assert!(regiocal(&doctor_only, &["check"]).status.success());
     assert!(
-        !dir.path().join("store.sqlite").exists()
-            || regiocal(&good, &["export", "--format", "json"])
-                .status
-                .success()
+        !fresh.path().join("store.sqlite").exists(),
+        "check must not create the store"
     );
 
     // Invalid config: exit code 2 and the key named.
