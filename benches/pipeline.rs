@@ -128,6 +128,7 @@ fn setup() -> Data {
             event,
             first_seen: now,
             updated_at: now,
+            revision: 0,
         }));
     }
     let snap = Snapshot::build(&config, stored.clone(), vec![], Some(now), now);

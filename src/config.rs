@@ -55,6 +55,18 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub sources: Vec<SourceConfig>,
     pub actors: Vec<ActorConfig>,
+    pub dedupe: DedupeConfig,
+    /// Known venues (`[[venue]]`): the spellings sources use for each.
+    pub venues: crate::dedupe::Gazetteer,
+    /// Operator overrides (from `[dedupe] overrides`).
+    pub overrides: crate::overrides::Overrides,
+}
+
+/// Cross-source de-duplication (`[dedupe]`).
+#[derive(Debug, Clone)]
+pub struct DedupeConfig {
+    pub enabled: bool,
+    pub params: crate::dedupe::Params,
 }
 
 /// An actor that submits events through the push API.
@@ -113,6 +125,9 @@ pub struct CalendarConfig {
     pub refresh_minutes: u32,
     /// Hard cap of occurrences expanded per series.
     pub max_occurrences_per_series: usize,
+    /// Days an event that was cancelled, or vanished from its source, stays in the feeds as
+    /// `STATUS:CANCELLED` (so subscribed calendars remove it instead of keeping a ghost).
+    pub cancelled_days: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +172,8 @@ pub struct SourceConfig {
     pub license: Option<String>,
     pub attribution: Option<String>,
     pub mapping: Option<FieldMapping>,
+    /// Whose fields win when events of several sources are merged (higher first; default 0).
+    pub priority: i32,
 }
 
 /// Where a source's bytes come from.
@@ -253,6 +270,31 @@ struct RawConfig {
     sources: Vec<RawSource>,
     #[serde(default, rename = "actor")]
     actors: Vec<RawActor>,
+    #[serde(default)]
+    dedupe: RawDedupe,
+    #[serde(default, rename = "venue")]
+    venues: Vec<RawVenue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDedupe {
+    enabled: Option<bool>,
+    time_tolerance: Option<String>,
+    title_similarity: Option<f64>,
+    venue_distance_m: Option<f64>,
+    overrides: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVenue {
+    id: String,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -300,6 +342,12 @@ struct RawCalendar {
     refresh_minutes: u32,
     #[serde(default = "default_max_occ")]
     max_occurrences_per_series: usize,
+    #[serde(default = "default_cancelled_days")]
+    cancelled_days: u32,
+}
+
+fn default_cancelled_days() -> u32 {
+    7
 }
 
 fn default_timezone() -> String {
@@ -373,6 +421,8 @@ struct RawSource {
     license: Option<String>,
     attribution: Option<String>,
     mapping: Option<FieldMapping>,
+    #[serde(default)]
+    priority: i32,
 }
 
 fn default_format() -> FormatChoice {
@@ -581,6 +631,7 @@ impl Config {
                 license: s.license,
                 attribution: s.attribution,
                 mapping: s.mapping,
+                priority: s.priority,
             });
         }
 
@@ -623,7 +674,86 @@ impl Config {
             });
         }
 
+        let dedupe = {
+            let d = &raw.dedupe;
+            let defaults = crate::dedupe::Params::default();
+            let tolerance = match d.time_tolerance.as_deref() {
+                Some(t) => parse_duration(t).map_err(|m| invalid("dedupe.time_tolerance", m))?,
+                None => defaults.tolerance.to_std().unwrap_or_default(),
+            };
+            if tolerance > std::time::Duration::from_secs(6 * 3600) {
+                return Err(invalid(
+                    "dedupe.time_tolerance",
+                    "must be at most 6h".into(),
+                ));
+            }
+            let threshold = d.title_similarity.unwrap_or(defaults.threshold);
+            if !(0.5..=1.0).contains(&threshold) {
+                return Err(invalid(
+                    "dedupe.title_similarity",
+                    "must be between 0.5 and 1.0".into(),
+                ));
+            }
+            let distance_m = d.venue_distance_m.unwrap_or(defaults.distance_m);
+            if !(0.0..=5000.0).contains(&distance_m) {
+                return Err(invalid(
+                    "dedupe.venue_distance_m",
+                    "must be between 0 and 5000".into(),
+                ));
+            }
+            DedupeConfig {
+                enabled: d.enabled.unwrap_or(true),
+                params: crate::dedupe::Params {
+                    tolerance: chrono::Duration::from_std(tolerance).unwrap_or_default(),
+                    threshold,
+                    distance_m,
+                },
+            }
+        };
+        let overrides = match &raw.dedupe.overrides {
+            Some(p) => crate::overrides::Overrides::load(&base.join(p))
+                .map_err(|e| invalid("dedupe.overrides", e.to_string()))?,
+            None => crate::overrides::Overrides::default(),
+        };
+        for p in &overrides.prefer {
+            if !sources.iter().any(|s| &s.id == p) {
+                return Err(invalid(
+                    "dedupe.overrides",
+                    format!("[[prefer]] names unknown source {p:?}"),
+                ));
+            }
+        }
+        let mut venue_ids = HashSet::new();
+        let mut venues = Vec::with_capacity(raw.venues.len());
+        for v in raw.venues {
+            let key = format!("venue \"{}\"", v.id);
+            if v.id.trim().is_empty() || !venue_ids.insert(v.id.clone()) {
+                return Err(invalid(&key, "id must be set and unique".into()));
+            }
+            if v.name.trim().is_empty() {
+                return Err(invalid(&key, "name must not be empty".into()));
+            }
+            let geo = match (v.lat, v.lon) {
+                (None, None) => None,
+                (Some(lat), Some(lon)) => {
+                    Some(crate::model::Geo::new(lat, lon).ok_or_else(|| {
+                        invalid(&key, format!("coordinates {lat}, {lon} are out of range"))
+                    })?)
+                }
+                _ => return Err(invalid(&key, "give both lat and lon, or neither".into())),
+            };
+            venues.push(crate::dedupe::Venue {
+                id: v.id,
+                name: v.name,
+                aliases: v.aliases,
+                geo,
+            });
+        }
+
         Ok(Config {
+            dedupe,
+            venues: crate::dedupe::Gazetteer::new(venues),
+            overrides,
             actors,
             path: path.to_path_buf(),
             server: raw.server,
@@ -650,6 +780,7 @@ impl Config {
                 future_days: raw.calendar.future_days,
                 refresh_minutes: raw.calendar.refresh_minutes,
                 max_occurrences_per_series: raw.calendar.max_occurrences_per_series,
+                cancelled_days: raw.calendar.cancelled_days,
             },
             fetch,
             sources,

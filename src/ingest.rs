@@ -16,13 +16,13 @@ use crate::config::{Config, SourceConfig, SourceLocation};
 use crate::fetch::schedule::{self, Plan};
 use crate::fetch::{Body, Fetched, Fetcher};
 use crate::format::{self, Format, ParseContext};
-use crate::model::{Event, SourceState, StoredEvent};
+use crate::model::{Event, SourceState, StoredEvent, recurrence_key};
 use crate::normalize::recurrence::{self, Window};
 use crate::normalize::{self, NormalizeOptions};
 use crate::store::{ApplyStats, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The shrink guard only protects sources with at least this many future occurrences.
 pub const SHRINK_MIN_FUTURE: usize = 5;
@@ -297,7 +297,15 @@ pub async fn ingest_source<S: Store>(
         end: Window::around(now, cfg.calendar.timezone, 0, cfg.calendar.future_days).end,
     };
     let cap = cfg.calendar.max_occurrences_per_series;
-    let old_future = count_occurrences(stored.iter().map(|s| &s.event), &future, cfg, cap);
+    let old_future = count_occurrences(
+        stored
+            .iter()
+            .map(|s| &s.event)
+            .filter(|e| e.withdrawn.is_none()),
+        &future,
+        cfg,
+        cap,
+    );
     let new_future = count_occurrences(events.iter(), &future, cfg, cap);
     let threshold = cfg.fetch.shrink_threshold_percent as usize;
     let shrinks = old_future >= SHRINK_MIN_FUTURE
@@ -323,7 +331,9 @@ pub async fn ingest_source<S: Store>(
         tracing::warn!(source = %source.id, old_future, new_future, "Shrunk feed confirmed; applying it.");
     }
     state.pending_shrink = 0;
-    let merged = keep_past(events, &stored, &future, cfg);
+    let mut events = events;
+    adopt_identities(&mut events, &stored);
+    let merged = keep_past(events, &stored, &future, cfg, now);
     record_success(&mut state, now);
     state.etag = etag;
     state.last_modified = last_modified;
@@ -406,19 +416,74 @@ fn count_occurrences<'a>(
         .sum()
 }
 
-/// The new events plus stored ones that are over and no longer in the feed.
+/// Gives events of a source that regenerates its UIDs on every export their stored identity
+/// back: a series whose UID is new, whose master has the same start and normalised title as a
+/// stored series whose UID vanished, takes the stored UID (only when exactly one matches).
+fn adopt_identities(events: &mut [Event], stored: &[StoredEvent]) {
+    let new_uids: HashSet<&str> = events.iter().map(|e| e.uid.as_str()).collect();
+    let old_uids: HashSet<&str> = stored.iter().map(|s| s.event.uid.as_str()).collect();
+    let fallback = |e: &Event| {
+        (
+            recurrence_key(&e.start),
+            crate::dedupe::TitleKey::new(&e.title).joined,
+        )
+    };
+    // Stored series that vanished, by fallback key (None when the key is ambiguous).
+    let mut vanished: HashMap<(String, String), Option<String>> = HashMap::new();
+    for s in stored {
+        let e = &s.event;
+        if e.recurrence_id.is_none() && !new_uids.contains(e.uid.as_str()) {
+            vanished
+                .entry(fallback(e))
+                .and_modify(|v| *v = None)
+                .or_insert_with(|| Some(e.uid.clone()));
+        }
+    }
+    if vanished.is_empty() {
+        return;
+    }
+    let mut fresh: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for e in events.iter() {
+        if e.recurrence_id.is_none() && !old_uids.contains(e.uid.as_str()) {
+            fresh.entry(fallback(e)).or_default().push(e.uid.clone());
+        }
+    }
+    let mut rename: HashMap<String, String> = HashMap::new();
+    for (key, uids) in fresh {
+        if let (Some(Some(old)), [new]) = (vanished.get(&key), uids.as_slice()) {
+            rename.insert(new.clone(), old.clone());
+        }
+    }
+    for e in events.iter_mut() {
+        if let Some(old) = rename.get(&e.uid) {
+            e.uid = old.clone();
+        }
+    }
+}
+
+/// The new events plus stored ones no longer in the feed: those that are over are kept as
+/// they are (a refetch never deletes the past); upcoming ones are kept as cancelled for
+/// `calendar.cancelled_days` after they vanished, so subscribed calendars remove them.
 fn keep_past(
     mut events: Vec<Event>,
     stored: &[StoredEvent],
     future: &Window,
     cfg: &Config,
+    now: DateTime<Utc>,
 ) -> Vec<Event> {
     let present: HashSet<_> = events.iter().map(|e| e.uid.clone()).collect();
     let tz = cfg.calendar.timezone;
     let cap = cfg.calendar.max_occurrences_per_series;
+    let keep_for = chrono::Duration::days(i64::from(cfg.calendar.cancelled_days));
     for s in stored {
         let e = &s.event;
         if present.contains(&e.uid) {
+            continue;
+        }
+        if let Some(gone) = e.withdrawn {
+            if gone + keep_for > now {
+                events.push(e.clone());
+            }
             continue;
         }
         let over = e.start.to_utc(tz) < future.start
@@ -427,6 +492,11 @@ fn keep_past(
                 .is_empty();
         if over {
             events.push(e.clone());
+        } else if e.recurrence_id.is_none() && cfg.calendar.cancelled_days > 0 {
+            let mut ghost = e.clone();
+            ghost.status = crate::model::Status::Cancelled;
+            ghost.withdrawn = Some(now);
+            events.push(ghost);
         }
     }
     events

@@ -24,11 +24,13 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod dedupe;
 pub mod fetch;
 pub mod format;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod output;
+pub mod overrides;
 pub mod server;
 pub mod store;

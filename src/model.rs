@@ -232,6 +232,10 @@ pub struct Event {
     /// Where to join online (schema.org `VirtualLocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online_url: Option<String>,
+    /// When the event vanished from its source (it is then published as cancelled for
+    /// `calendar.cancelled_days`; see [`crate::ingest`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<DateTime<Utc>>,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -272,6 +276,7 @@ impl Event {
             language: None,
             attendance: Attendance::Offline,
             online_url: None,
+            withdrawn: None,
         }
     }
 
@@ -320,6 +325,9 @@ pub struct StoredEvent {
     pub first_seen: DateTime<Utc>,
     /// When its content last changed (used as DTSTAMP and for Last-Modified).
     pub updated_at: DateTime<Utc>,
+    /// How often its content changed since it was first seen (added to the source's SEQUENCE
+    /// when published, so SEQUENCE grows with every change).
+    pub revision: u32,
 }
 
 /// One concrete instance of an event in the expansion window.

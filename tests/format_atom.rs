@@ -337,6 +337,7 @@ fn snapshot(events: Vec<(&str, Event)>) -> Snapshot {
             event,
             first_seen: stamp(),
             updated_at: stamp(),
+            revision: 0,
         })
         .collect();
     Snapshot::build(&config(&ids), stored, vec![], Some(stamp()), now())
@@ -558,7 +559,11 @@ fn only_upcoming_matching_occurrences_at_most_500() {
         let body = common::generated_feed(source, 600, first);
         let (_, parsed) = format::parse(&body, FormatChoice::Ics, None, &ctx).unwrap();
         let (events, _) = normalize::normalize(parsed.events, &NormalizeOptions::default());
-        all.extend(events.into_iter().map(|e| (source, e)));
+        // Two venues, so the same titles at the same times are different events.
+        all.extend(events.into_iter().map(|mut e| {
+            e.location = Some(format!("Saal {source}"));
+            (source, e)
+        }));
     }
     let snap = snapshot(all);
 

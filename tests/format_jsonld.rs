@@ -997,6 +997,7 @@ fn snapshot() -> Snapshot {
             event,
             first_seen: stamp,
             updated_at: stamp,
+            revision: 0,
         }));
     }
     let now = DateTime::parse_from_rfc3339(common::NOW).unwrap().to_utc();

@@ -48,6 +48,7 @@ fn ours(name: &str) -> Vec<Expected> {
             event,
             first_seen: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            revision: 0,
         })
         .collect();
     let mut out = Vec::new();

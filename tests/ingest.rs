@@ -211,13 +211,20 @@ async fn shrink_guard_holds_back_an_emptied_feed_until_confirmed() {
         Outcome::Updated,
         "third confirmation applies: {r:?}"
     );
-    // The 23 events that were already over (2026-11-01..23, now = 2026-11-24) are kept.
+    // The 23 events that were already over (2026-11-01..23, now = 2026-11-24) are kept as
+    // they were; the upcoming ones stay as cancelled (for calendar.cancelled_days), so
+    // subscribed calendars remove them.
     let left = app.store.source_events("club").await.unwrap();
-    assert_eq!(left.len(), 23, "past events stay");
-    assert!(
-        left.iter()
-            .all(|e| e.event.start.to_utc(chrono_tz::UTC) < now())
-    );
+    assert_eq!(left.len(), 300);
+    let (past, upcoming): (Vec<_>, Vec<_>) = left
+        .iter()
+        .partition(|e| e.event.start.to_utc(chrono_tz::UTC) < now());
+    assert_eq!(past.len(), 23, "past events stay");
+    assert!(past.iter().all(
+        |e| e.event.withdrawn.is_none() && e.event.status == regiocal::model::Status::Confirmed
+    ));
+    assert!(upcoming.iter().all(|e| e.event.withdrawn == Some(now())
+        && e.event.status == regiocal::model::Status::Cancelled));
     assert_eq!(
         app.store
             .source_state("club")

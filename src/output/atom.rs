@@ -81,7 +81,7 @@ fn write_feed(
 }
 
 fn write_entry(w: &mut Writer<Vec<u8>>, snap: &Snapshot, row: &Row) -> io::Result<()> {
-    let doc = event_doc(snap, row);
+    let doc = event_doc(snap, row, false);
     let stored = &snap.events[row.event];
     w.write_event(Event::Start(BytesStart::new("entry")))?;
     text_element(w, "id", &format!("{ENTRY_ID_PREFIX}{}", row.id))?;

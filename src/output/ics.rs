@@ -88,7 +88,16 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
     }
     for &si in &wanted {
         for (s, master, stored, keep_rid) in components(si) {
-            let ev = vevent(snap, stored, &s.public_uid, &master.event.start, keep_rid);
+            let mut ev = vevent(snap, stored, &s.public_uid, &master.event.start, keep_rid);
+            if std::ptr::eq(stored, master) && master.event.is_recurring() {
+                // Instances published by another source's event, or hidden by the operator.
+                for x in &s.hidden_instances {
+                    ev.append_multi_property(time_property(
+                        "EXDATE",
+                        &conform(x, &master.event.start, snap.calendar.timezone),
+                    ));
+                }
+            }
             // Writing into a String cannot fail.
             let _ = ev.fmt_write(&mut out);
         }
@@ -181,7 +190,10 @@ fn vevent(
         }
     }
     ev.append_property(Property::new("STATUS", e.status.as_ical()));
-    ev.append_property(Property::new("SEQUENCE", e.sequence.to_string()));
+    // The source's SEQUENCE plus the changes regiocal saw: grows with every change, also for
+    // sources that never bump it.
+    let sequence = u64::from(e.sequence) + u64::from(stored.revision);
+    ev.append_property(Property::new("SEQUENCE", sequence.to_string()));
     ev.append_property(Property::new("CLASS", "PUBLIC"));
     if let Some(rule) = &e.rrule {
         ev.append_property(Property::new("RRULE", rule));

@@ -45,6 +45,24 @@ pub struct EventDoc<'a> {
     pub language: Option<&'a str>,
     pub attendance: Attendance,
     pub online_url: Option<&'a str>,
+    /// Every source that announces this event (more than one when merged), publisher first.
+    pub sources: Vec<SourceRef<'a>>,
+    /// Detail only: which source gave each field of a merged event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<std::collections::BTreeMap<&'static str, &'a str>>,
+}
+
+/// One source's announcement of an event.
+#[derive(Debug, Serialize)]
+pub struct SourceRef<'a> {
+    pub source: &'a str,
+    pub name: &'a str,
+    /// The id this source's announcement has on its own (redirects to the merged event).
+    pub id: &'a str,
+    /// The event's page at the source.
+    pub url: Option<&'a str>,
+    pub license: Option<&'a str>,
+    pub attribution: Option<&'a str>,
 }
 
 /// A page of occurrences.
@@ -71,6 +89,8 @@ pub struct SourceDoc<'a> {
     pub last_error: Option<&'a str>,
     pub event_count: u32,
     pub warnings: u32,
+    /// Occurrences of this source merged into another source's event.
+    pub merged_into_others: usize,
 }
 
 /// Why a cursor could not be used.
@@ -78,8 +98,8 @@ pub struct SourceDoc<'a> {
 #[error("invalid cursor")]
 pub struct BadCursor;
 
-/// The document for one row.
-pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row) -> EventDoc<'a> {
+/// The document for one row; `detail` adds per-field provenance.
+pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc<'a> {
     let series = &snap.series[row.series];
     let ev = &snap.events[row.event].event;
     let master = &snap.events[series.master].event;
@@ -118,6 +138,41 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row) -> EventDoc<'a> {
         language: ev.language.as_deref(),
         attendance: ev.attendance,
         online_url: ev.online_url.as_deref(),
+        sources: snap
+            .members(row)
+            .map(|m| {
+                let sid = snap.series[m.series].source.as_str();
+                let info = snap.source(sid);
+                // The carrier's component holds merged fields: its own URL is the published
+                // one only if the provenance says so.
+                let url = if !std::ptr::eq(m, row) {
+                    snap.events[m.event].event.url.as_deref()
+                } else if row.provenance.iter().any(|&(f, k)| f == "url" && k > 0) {
+                    None
+                } else {
+                    ev.url.as_deref()
+                };
+                SourceRef {
+                    source: sid,
+                    name: info.map_or(sid, |s| s.name.as_str()),
+                    id: &m.own_id,
+                    url,
+                    license: info.and_then(|s| s.license.as_deref()),
+                    attribution: info.and_then(|s| s.attribution.as_deref()),
+                }
+            })
+            .collect(),
+        provenance: (detail && !row.merged.is_empty()).then(|| {
+            let members: Vec<&Row> = snap.members(row).collect();
+            row.provenance
+                .iter()
+                .filter_map(|&(field, k)| {
+                    members
+                        .get(k)
+                        .map(|m| (field, snap.series[m.series].source.as_str()))
+                })
+                .collect()
+        }),
     }
 }
 
@@ -165,7 +220,7 @@ pub fn events_page<'a>(
             next = last.map(encode_cursor);
             break;
         }
-        events.push(event_doc(snap, row));
+        events.push(event_doc(snap, row, false));
         last = Some(row);
     }
     Ok(EventsPage { events, next })
@@ -182,8 +237,9 @@ pub fn render_events(
     Ok(to_json(&page))
 }
 
-/// The document for one source.
-pub fn source_doc(s: &SourceInfo) -> SourceDoc<'_> {
+/// The document for one source; `merged` is how many of its occurrences were merged into
+/// another source's event.
+pub fn source_doc(s: &SourceInfo, merged: usize) -> SourceDoc<'_> {
     let st = &s.state;
     let fmt = |t: &Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
     SourceDoc {
@@ -201,6 +257,7 @@ pub fn source_doc(s: &SourceInfo) -> SourceDoc<'_> {
         last_error: st.last_error.as_deref(),
         event_count: st.event_count,
         warnings: st.last_warnings,
+        merged_into_others: merged,
     }
 }
 

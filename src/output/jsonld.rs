@@ -174,7 +174,7 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
         .select(filter)
         .enumerate()
         .map(|(i, row)| {
-            let doc = event_doc(snap, row);
+            let doc = event_doc(snap, row, false);
             let ev = &snap.events[row.event].event;
             // schema.org's endDate of a date is the last day (inclusive).
             let end_date = match (row.occurrence.start, row.occurrence.end) {

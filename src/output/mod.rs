@@ -11,6 +11,7 @@ pub mod ics;
 pub mod jcal;
 pub mod json;
 pub mod jsonld;
+mod merge;
 pub mod xcal;
 
 use crate::config::Config;
@@ -51,17 +52,38 @@ pub struct Series {
     pub overrides: Vec<usize>,
     /// The UID published for this series (unique across sources, stable across refetches).
     pub public_uid: String,
+    /// Instances not published with this series (merged into another source's event, or
+    /// hidden by an override): written as EXDATE.
+    pub hidden_instances: Vec<EventTime>,
 }
 
 /// One occurrence in the snapshot.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Public id: stable across refetches (source, UID and original instance start).
+    /// Public id: stable across refetches (source, UID and original instance start); for a
+    /// merged event, the id of the member seen first.
     pub id: String,
+    /// The id this occurrence has on its own (equal to `id` unless it carries a merge).
+    pub own_id: String,
     pub series: usize,
-    /// The component that supplies the fields (master or override).
+    /// The component that supplies the fields (master, override, or a merged copy).
     pub event: usize,
     pub occurrence: Occurrence,
+    /// Other sources' rows merged into this one, in priority order.
+    pub merged: Vec<usize>,
+    /// Set on a row that was merged into another one: the row that publishes it.
+    pub merged_into: Option<usize>,
+    /// Taken out of the feeds by an operator override.
+    pub hidden: bool,
+    /// For a merged row: which member (0 = this row, `k` = `merged[k - 1]`) gave each field.
+    pub provenance: Vec<(&'static str, usize)>,
+}
+
+impl Row {
+    /// Whether the row is published (not hidden, not merged into another).
+    pub fn visible(&self) -> bool {
+        !self.hidden && self.merged_into.is_none()
+    }
 }
 
 /// The whole merged calendar at one point in time.
@@ -73,11 +95,15 @@ pub struct Snapshot {
     /// Sorted by start, then id.
     pub rows: Vec<Row>,
     by_id: HashMap<String, usize>,
+    /// Ids of rows merged into another: old id -> the row that publishes it now.
+    aliases: HashMap<String, usize>,
     pub sources: Vec<SourceInfo>,
     /// When the content last changed (from the store; never moves backwards).
     pub last_modified: DateTime<Utc>,
     /// Series whose expansion hit the cap or the iteration budget.
     pub truncated_series: usize,
+    /// Overrides that matched nothing in this snapshot (described for reports).
+    pub unmatched_overrides: Vec<String>,
 }
 
 /// Filters shared by every output (`from`/`to` are dates in the calendar's zone, inclusive).
@@ -126,12 +152,17 @@ impl Snapshot {
             .filter(|e| config.source(&e.source).is_some())
             .collect();
 
-        let series = group_series(&events);
-        let mut rows = Vec::new();
+        let mut parts = merge::Parts::new(events);
+        let mut unmatched = parts.fix_series(&config.overrides);
+        parts.series = group_series(&parts.events);
         let mut truncated_series = 0;
-        for (si, s) in series.iter().enumerate() {
-            let master = &events[s.master].event;
-            let overrides: Vec<&Event> = s.overrides.iter().map(|&i| &events[i].event).collect();
+        for (si, s) in parts.series.iter().enumerate() {
+            let master = &parts.events[s.master].event;
+            let overrides: Vec<&Event> = s
+                .overrides
+                .iter()
+                .map(|&i| &parts.events[i].event)
+                .collect();
             let exp = recurrence::expand(
                 master,
                 &overrides,
@@ -145,25 +176,49 @@ impl Snapshot {
             }
             for (occ, from) in exp.occurrences {
                 let event = from.map(|i| s.overrides[i]).unwrap_or(s.master);
-                rows.push(Row {
-                    id: occurrence_id(&s.source, &master.uid, &occ.instance),
+                let id = occurrence_id(&s.source, &master.uid, &occ.instance);
+                parts.rows.push(Row {
+                    own_id: id.clone(),
+                    id,
                     series: si,
                     event,
                     occurrence: occ,
+                    merged: Vec::new(),
+                    merged_into: None,
+                    hidden: false,
+                    provenance: Vec::new(),
                 });
             }
         }
-        rows.sort_by(|a, b| {
+        unmatched.extend(parts.fix_rows(&config.overrides, cal.timezone));
+        parts.rows.sort_by(|a, b| {
             a.occurrence
                 .start_utc
                 .cmp(&b.occurrence.start_utc)
                 .then_with(|| a.id.cmp(&b.id))
         });
-        let by_id = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.clone(), i))
-            .collect();
+        unmatched.extend(parts.hide(&config.overrides));
+        unmatched.extend(parts.dedupe(config, cal.timezone));
+        for u in &unmatched {
+            tracing::warn!("Override matches nothing: {u}.");
+        }
+        let merge::Parts {
+            events,
+            series,
+            rows,
+        } = parts;
+        let mut by_id = HashMap::with_capacity(rows.len());
+        let mut aliases = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if r.visible() {
+                by_id.insert(r.id.clone(), i);
+                if r.own_id != r.id {
+                    aliases.insert(r.own_id.clone(), i);
+                }
+            } else if let Some(into) = r.merged_into {
+                aliases.insert(r.own_id.clone(), into);
+            }
+        }
         let newest = events.iter().map(|e| e.updated_at).max();
         let last_modified = last_change.max(newest).unwrap_or(DateTime::UNIX_EPOCH);
         Snapshot {
@@ -178,9 +233,11 @@ impl Snapshot {
             series,
             rows,
             by_id,
+            aliases,
             sources,
             last_modified,
             truncated_series,
+            unmatched_overrides: unmatched,
         }
     }
 
@@ -198,6 +255,9 @@ impl Snapshot {
             end: to.unwrap_or(self.window.end),
         };
         self.rows.iter().filter(move |r| {
+            if !r.visible() {
+                return false;
+            }
             let o = &r.occurrence;
             if !range.overlaps(o.start_utc, o.end_utc) {
                 return false;
@@ -220,9 +280,32 @@ impl Snapshot {
         })
     }
 
-    /// The row with this public id.
+    /// The published row with this public id.
     pub fn row(&self, id: &str) -> Option<&Row> {
         self.by_id.get(id).map(|&i| &self.rows[i])
+    }
+
+    /// For the id of an occurrence that is now published under another id (merged into another
+    /// source's event): the row that publishes it.
+    pub fn alias(&self, id: &str) -> Option<&Row> {
+        self.aliases.get(id).map(|&i| &self.rows[i])
+    }
+
+    /// The members of a published row: the row itself, then those merged into it.
+    pub fn members<'a>(&'a self, row: &'a Row) -> impl Iterator<Item = &'a Row> + 'a {
+        std::iter::once(row).chain(row.merged.iter().map(|&i| &self.rows[i]))
+    }
+
+    /// How many of each source's occurrences were merged into another source's event.
+    pub fn merged_away(&self) -> HashMap<&str, usize> {
+        let mut out = HashMap::new();
+        for r in &self.rows {
+            if r.merged_into.is_some() {
+                *out.entry(self.series[r.series].source.as_str())
+                    .or_default() += 1;
+            }
+        }
+        out
     }
 
     /// The configured source with this id.
@@ -255,6 +338,7 @@ pub fn group_series(events: &[StoredEvent]) -> Vec<Series> {
                 master: m,
                 overrides,
                 public_uid: public_uid(source, uid),
+                hidden_instances: Vec::new(),
             }),
             None => {
                 for o in overrides {
@@ -268,6 +352,7 @@ pub fn group_series(events: &[StoredEvent]) -> Vec<Series> {
                         master: o,
                         overrides: vec![],
                         public_uid: public_uid(source, &format!("{uid}\n{rid}")),
+                        hidden_instances: Vec::new(),
                     });
                 }
             }

@@ -54,10 +54,21 @@ async fn event(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let snap = state.snapshot.get();
-    let row = snap
-        .row(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no event with id {id:?}")))?;
-    let body = json::to_json(&json::event_doc(&snap, row));
+    let Some(row) = snap.row(&id) else {
+        // An id merged into another event answers with the event that carries it now.
+        return match snap.alias(&id) {
+            Some(to) => Ok((
+                axum::http::StatusCode::MOVED_PERMANENTLY,
+                [
+                    (header::LOCATION, format!("/api/v1/events/{}", to.id)),
+                    cors(),
+                ],
+            )
+                .into_response()),
+            None => Err(ApiError::not_found(format!("no event with id {id:?}"))),
+        };
+    };
+    let body = json::to_json(&json::event_doc(&snap, row, true));
     Ok(cacheable(
         &headers,
         body,
@@ -70,7 +81,12 @@ async fn event(
 
 async fn sources(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.get();
-    let docs: Vec<_> = snap.sources.iter().map(json::source_doc).collect();
+    let merged = snap.merged_away();
+    let docs: Vec<_> = snap
+        .sources
+        .iter()
+        .map(|s| json::source_doc(s, merged.get(s.id.as_str()).copied().unwrap_or(0)))
+        .collect();
     let body = json::to_json(&serde_json::json!({ "sources": docs }));
     (
         [

@@ -125,6 +125,7 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreErr
         event,
         first_seen: parse_ts(row.try_get("first_seen")?).unwrap_or_default(),
         updated_at: parse_ts(row.try_get("updated_at")?).unwrap_or_default(),
+        revision: u32::try_from(row.try_get::<i64, _>("revision")?).unwrap_or(0),
     })
 }
 
@@ -151,7 +152,7 @@ async fn write_event(
         }
         Some(_) => {
             stats.updated += 1;
-            "UPDATE events SET data = ?4, content_hash = ?5, updated_at = ?6 \
+            "UPDATE events SET data = ?4, content_hash = ?5, updated_at = ?6, revision = revision + 1 \
              WHERE source_id = ?1 AND uid = ?2 AND recurrence_id = ?3"
         }
         None => {

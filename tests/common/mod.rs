@@ -66,6 +66,7 @@ pub fn source(id: &str, location: SourceLocation) -> SourceConfig {
         license: None,
         attribution: None,
         mapping: None,
+        priority: 0,
     }
 }
 
@@ -303,6 +304,7 @@ pub fn snapshot_of(fixtures: &[(&str, &str)]) -> regiocal::output::Snapshot {
                     event,
                     first_seen: stamp,
                     updated_at: stamp,
+                    revision: 0,
                 }),
         );
     }

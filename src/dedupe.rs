@@ -1,0 +1,579 @@
+//! Cross-source de-duplication: which occurrences announce the same real-world event.
+//!
+//! Two occurrences from *different* sources are the same event when
+//! - they take place at the same venue: the same entry of the configured venue gazetteer, or
+//!   coordinates within [`Params::distance_m`], or location texts that agree once normalised;
+//! - they start within [`Params::tolerance`] of each other (an all-day occurrence matches
+//!   anything on the same local date);
+//! - their titles are similar: normalised ([`TitleKey`]: case, umlauts and ß, accents,
+//!   punctuation, announcement prefixes such as "Konzert:" and marketing suffixes such as
+//!   "ausverkauft" removed, word order ignored), one title's words contained in the other's, or
+//!   Jaro-Winkler similarity (`strsim`) of the sorted words at least [`Params::threshold`].
+//!
+//! Candidates are found by blocking, never by comparing all pairs: timed occurrences are swept
+//! in start order within the tolerance, all-day ones are bucketed by date. Matches are joined
+//! best first into clusters that hold at most one occurrence per source, so a chain of
+//! near-matches can never glue two events of one source together. False merges are worse than
+//! duplicates: when in doubt, occurrences stay apart.
+
+use crate::model::Geo;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// Matching settings (`[dedupe]` in the config).
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// Largest start difference of timed occurrences.
+    pub tolerance: chrono::Duration,
+    /// Title similarity (0..1) at or above which titles match.
+    pub threshold: f64,
+    /// Largest distance in metres between the coordinates of one venue.
+    pub distance_m: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            tolerance: chrono::Duration::minutes(15),
+            threshold: 0.92,
+            distance_m: 150.0,
+        }
+    }
+}
+
+/// A named venue with the spellings sources use for it (`[[venue]]` in the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Venue {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub geo: Option<Geo>,
+}
+
+/// Looks up venues by the words of a location text.
+#[derive(Debug, Clone, Default)]
+pub struct Gazetteer {
+    /// (venue index, normalised words of one spelling), longest spellings first.
+    spellings: Vec<(usize, Vec<String>)>,
+    pub venues: Vec<Venue>,
+}
+
+impl Gazetteer {
+    /// A gazetteer of these venues.
+    pub fn new(venues: Vec<Venue>) -> Gazetteer {
+        let mut spellings = Vec::new();
+        for (i, v) in venues.iter().enumerate() {
+            for s in std::iter::once(&v.name).chain(&v.aliases) {
+                let words = words(s);
+                if !words.is_empty() {
+                    spellings.push((i, words));
+                }
+            }
+        }
+        spellings.sort_by_key(|s| std::cmp::Reverse(s.1.len()));
+        Gazetteer { spellings, venues }
+    }
+
+    /// The venue a location text names: the one with the longest spelling whose words all
+    /// occur, in order, in the text.
+    pub fn lookup(&self, location: &str) -> Option<usize> {
+        let text = words(location);
+        self.spellings
+            .iter()
+            .find(|(_, s)| contains_run(&text, s))
+            .map(|(i, _)| *i)
+    }
+}
+
+/// Whether `needle` occurs as a contiguous run of words in `hay`.
+fn contains_run(hay: &[String], needle: &[String]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One occurrence as the matcher sees it.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    pub source: &'a str,
+    pub start: DateTime<Utc>,
+    /// The local date of an all-day occurrence; `None` for timed ones.
+    pub all_day: Option<NaiveDate>,
+    /// The local start date (used to pair all-day with timed occurrences).
+    pub local_date: NaiveDate,
+    pub title: &'a str,
+    pub location: Option<&'a str>,
+    pub geo: Option<Geo>,
+}
+
+/// Announcement prefixes and marketing words that say nothing about which event it is.
+const NOISE: &[&str] = &[
+    "konzert",
+    "tipp",
+    "neu",
+    "veranstaltung",
+    "kultur",
+    "zusatztermin",
+    "ausverkauft",
+    "restkarten",
+    "eintritt",
+    "frei",
+    "ersatztermin",
+    "neuauflage",
+    "wiederaufnahme",
+    "premiere",
+    "live",
+    "heute",
+    "abgesagt",
+    "verlegt",
+    "new",
+    "sold",
+    "out",
+];
+
+/// The words of a text, normalised: lower case, ä→ae, ö→oe, ü→ue, ß→ss, other letters
+/// transliterated to ASCII, everything that is not a letter or digit a separator.
+pub fn words(text: &str) -> Vec<String> {
+    let mut mapped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            'ä' | 'Ä' => mapped.push_str("ae"),
+            'ö' | 'Ö' => mapped.push_str("oe"),
+            'ü' | 'Ü' => mapped.push_str("ue"),
+            'ß' | 'ẞ' => mapped.push_str("ss"),
+            c => mapped.push(c),
+        }
+    }
+    let ascii = deunicode::deunicode(&mapped).to_ascii_lowercase();
+    ascii
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A title prepared for comparison: its distinctive words, sorted and unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleKey {
+    pub words: Vec<String>,
+    pub joined: String,
+}
+
+impl TitleKey {
+    /// The key of a title.
+    pub fn new(title: &str) -> TitleKey {
+        let all = words(title);
+        let mut kept: Vec<String> = all
+            .iter()
+            .filter(|w| !NOISE.contains(&w.as_str()))
+            .cloned()
+            .collect();
+        if kept.is_empty() {
+            kept = all;
+        }
+        kept.sort();
+        kept.dedup();
+        let joined = kept.join(" ");
+        TitleKey {
+            words: kept,
+            joined,
+        }
+    }
+
+    /// Similarity 0..1: 1 for the same words, 0.97 when one title's words are all in the
+    /// other (a prefix or suffix added), else Jaro-Winkler of the sorted words.
+    pub fn similarity(&self, other: &TitleKey) -> f64 {
+        if self.words.is_empty() || other.words.is_empty() {
+            return 0.0;
+        }
+        if self.words == other.words {
+            return 1.0;
+        }
+        let (small, large) = if self.words.len() <= other.words.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let distinctive: usize = small.words.iter().map(String::len).sum();
+        if distinctive >= 4 && small.words.iter().all(|w| large.words.contains(w)) {
+            return 0.97;
+        }
+        strsim::jaro_winkler(&self.joined, &other.joined)
+    }
+}
+
+/// Where an occurrence takes place, prepared for comparison.
+#[derive(Debug, Clone)]
+struct VenueKey {
+    venue: Option<usize>,
+    geo: Option<Geo>,
+    words: Vec<String>,
+    /// Words of the first part of the location (before a comma or dash): usually the venue.
+    head: Vec<String>,
+}
+
+impl VenueKey {
+    fn new(c: &Candidate<'_>, gazetteer: &Gazetteer) -> VenueKey {
+        let location = c.location.unwrap_or("");
+        let venue = c.location.and_then(|l| gazetteer.lookup(l));
+        let geo = c
+            .geo
+            .or_else(|| venue.and_then(|v| gazetteer.venues[v].geo));
+        let head_text = location
+            .split([',', '–', '—', '|', '(', ';'])
+            .next()
+            .unwrap_or("");
+        VenueKey {
+            venue,
+            geo,
+            words: words(location),
+            head: words(head_text),
+        }
+    }
+
+    fn is_unknown(&self) -> bool {
+        self.venue.is_none() && self.geo.is_none() && self.words.is_empty()
+    }
+}
+
+/// How two venues compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Same,
+    Different,
+    /// One side says nothing about where.
+    Unknown,
+}
+
+fn compare_venues(a: &VenueKey, b: &VenueKey, distance_m: f64) -> Place {
+    if a.is_unknown() || b.is_unknown() {
+        return Place::Unknown;
+    }
+    if let (Some(x), Some(y)) = (a.venue, b.venue) {
+        return if x == y {
+            Place::Same
+        } else {
+            Place::Different
+        };
+    }
+    if let (Some(x), Some(y)) = (a.geo, b.geo) {
+        use geo::{Distance, Haversine, Point};
+        let d = Haversine.distance(Point::new(x.lon, x.lat), Point::new(y.lon, y.lat));
+        return if d <= distance_m {
+            Place::Same
+        } else {
+            Place::Different
+        };
+    }
+    if a.words.is_empty() || b.words.is_empty() {
+        return Place::Unknown;
+    }
+    let heads_agree = !a.head.is_empty() && a.head == b.head;
+    let (small, large) = if a.words.len() <= b.words.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    if heads_agree
+        || contains_run(&large.words, &small.head)
+        || contains_run(&small.words, &large.head)
+        || small.words.iter().all(|w| large.words.contains(w))
+    {
+        Place::Same
+    } else {
+        Place::Different
+    }
+}
+
+/// Clusters of candidates (indices into `cands`, two or more each, lowest index first) that
+/// are the same event. `forced` pairs are joined regardless of the rules (operator overrides),
+/// `forbidden` pairs are never joined directly.
+pub fn cluster(
+    cands: &[Candidate<'_>],
+    params: &Params,
+    gazetteer: &Gazetteer,
+    forced: &[(usize, usize)],
+    forbidden: &HashSet<(usize, usize)>,
+) -> Vec<Vec<usize>> {
+    let titles: Vec<TitleKey> = cands.iter().map(|c| TitleKey::new(c.title)).collect();
+    let venues: Vec<VenueKey> = cands.iter().map(|c| VenueKey::new(c, gazetteer)).collect();
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    let mut consider = |i: usize, j: usize| {
+        let (a, b) = (&cands[i], &cands[j]);
+        if a.source == b.source || forbidden.contains(&(i.min(j), i.max(j))) {
+            return;
+        }
+        let place = compare_venues(&venues[i], &venues[j], params.distance_m);
+        if place == Place::Different {
+            return;
+        }
+        let sim = titles[i].similarity(&titles[j]);
+        // Without a place to compare, only the very same title counts.
+        let needed = if place == Place::Unknown {
+            1.0
+        } else {
+            params.threshold
+        };
+        if sim >= needed {
+            // Prefer closer starts among equally similar titles.
+            let gap = (a.start - b.start).num_seconds().unsigned_abs() as f64;
+            pairs.push((sim - gap * 1e-9, i.min(j), i.max(j)));
+        }
+    };
+
+    // Timed occurrences: sweep in start order.
+    let mut timed: Vec<usize> = (0..cands.len())
+        .filter(|&i| cands[i].all_day.is_none())
+        .collect();
+    timed.sort_by_key(|&i| cands[i].start);
+    for (k, &i) in timed.iter().enumerate() {
+        for &j in &timed[k + 1..] {
+            if cands[j].start - cands[i].start > params.tolerance {
+                break;
+            }
+            consider(i, j);
+        }
+    }
+    // All-day occurrences: against all-day and timed ones of the same date.
+    let mut by_date: HashMap<NaiveDate, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        let slot = by_date
+            .entry(c.all_day.unwrap_or(c.local_date))
+            .or_default();
+        if c.all_day.is_some() {
+            slot.0.push(i);
+        } else {
+            slot.1.push(i);
+        }
+    }
+    for (all_day, timed) in by_date.values() {
+        for (k, &i) in all_day.iter().enumerate() {
+            for &j in all_day[k + 1..].iter().chain(timed) {
+                consider(i, j);
+            }
+        }
+    }
+
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut sets = Clusters::new(cands);
+    for &(i, j) in forced {
+        if i < cands.len() && j < cands.len() {
+            sets.union(i, j, true);
+        }
+    }
+    for (_, i, j) in pairs {
+        sets.union(i, j, false);
+    }
+    sets.into_groups()
+}
+
+/// Union-find over candidates that keeps at most one candidate per source in each set.
+struct Clusters<'c> {
+    parent: Vec<usize>,
+    members: Vec<Vec<usize>>,
+    cands: &'c [Candidate<'c>],
+}
+
+impl<'c> Clusters<'c> {
+    fn new(cands: &'c [Candidate<'c>]) -> Self {
+        Clusters {
+            parent: (0..cands.len()).collect(),
+            members: (0..cands.len()).map(|i| vec![i]).collect(),
+            cands,
+        }
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize, force: bool) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        let clash = self.members[ra].iter().any(|&x| {
+            self.members[rb]
+                .iter()
+                .any(|&y| self.cands[x].source == self.cands[y].source)
+        });
+        if clash && !force {
+            return;
+        }
+        let (keep, gone) = if self.members[ra].len() >= self.members[rb].len() {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent[gone] = keep;
+        let moved = std::mem::take(&mut self.members[gone]);
+        self.members[keep].extend(moved);
+    }
+
+    fn into_groups(self) -> Vec<Vec<usize>> {
+        let mut out: Vec<Vec<usize>> = self
+            .members
+            .into_iter()
+            .filter(|m| m.len() > 1)
+            .map(|mut m| {
+                m.sort_unstable();
+                m
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn cand<'a>(source: &'a str, h: u32, m: u32, title: &'a str, loc: &'a str) -> Candidate<'a> {
+        let start = Utc.with_ymd_and_hms(2026, 12, 5, h, m, 0).unwrap();
+        Candidate {
+            source,
+            start,
+            all_day: None,
+            local_date: start.date_naive(),
+            title,
+            location: Some(loc),
+            geo: None,
+        }
+    }
+
+    fn run(c: &[Candidate<'_>]) -> Vec<Vec<usize>> {
+        cluster(
+            c,
+            &Params::default(),
+            &Gazetteer::default(),
+            &[],
+            &HashSet::new(),
+        )
+    }
+
+    #[test]
+    fn titles_normalise_case_umlauts_punctuation_prefixes_and_order() {
+        let k = |t: &str| TitleKey::new(t);
+        assert_eq!(k("Konzert: Quartett Süd").words, vec!["quartett", "sued"]);
+        assert_eq!(k("QUARTETT SUED!").words, k("Quartett Süd").words);
+        assert_eq!(k("Süd Quartett").words, k("Quartett Süd").words);
+        assert_eq!(k("Straße – „Nacht“").words, k("Strasse - \"Nacht\"").words);
+        assert_eq!(
+            k("Duo Köhler/Åström").words,
+            vec!["astroem", "duo", "koehler"]
+        );
+        // A title of noise words only keeps them.
+        assert_eq!(k("Konzert").words, vec!["konzert"]);
+        assert!(k("Faust (Zusatztermin)").similarity(&k("Faust")) >= 0.97);
+        assert!(k("Lesung: Goethe").similarity(&k("Vortrag: Schiller")) < 0.8);
+    }
+
+    #[test]
+    fn same_event_from_three_sources_is_one_cluster() {
+        let c = [
+            cand("a", 19, 0, "Die Zauberflöte", "Stadttheater, Großes Haus"),
+            cand("b", 19, 10, "DIE ZAUBERFLOETE (Restkarten)", "Stadttheater"),
+            cand(
+                "c",
+                19,
+                0,
+                "Oper: Die Zauberflöte",
+                "Stadttheater Musterstadt",
+            ),
+        ];
+        assert_eq!(run(&c), vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn near_misses_stay_apart() {
+        let c = [
+            // Same venue and time, two halls, different productions.
+            cand("a", 19, 0, "Die Zauberflöte", "Stadttheater, Großes Haus"),
+            cand("b", 19, 0, "Der Kontrabass", "Stadttheater, Kleines Haus"),
+            // Same title, 20 minutes later than the tolerance allows.
+            cand("c", 19, 40, "Die Zauberflöte", "Stadttheater"),
+            // Same title and time, another venue.
+            cand("d", 19, 0, "Die Zauberflöte", "Kulturhalle Nord"),
+        ];
+        assert!(run(&c).is_empty(), "{:?}", run(&c));
+    }
+
+    #[test]
+    fn one_source_never_has_two_members_in_a_cluster() {
+        let c = [
+            cand("a", 19, 0, "Jazz im Park", "Stadtpark"),
+            cand("b", 19, 0, "Jazz im Park", "Stadtpark"),
+            cand("a", 19, 5, "Jazz im Park", "Stadtpark"),
+        ];
+        let got = run(&c);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].len(), 2);
+    }
+
+    #[test]
+    fn coordinates_within_150_m_are_one_venue() {
+        let mut a = cand("a", 19, 0, "Orgelkonzert", "Marktkirche");
+        let mut b = cand("b", 19, 0, "Orgelkonzert", "Ev. Kirche am Markt");
+        a.geo = Geo::new(49.0, 8.4);
+        b.geo = Geo::new(49.0009, 8.4); // ~100 m north
+        assert_eq!(run(&[a.clone(), b.clone()]), vec![vec![0, 1]]);
+        b.geo = Geo::new(49.003, 8.4); // ~330 m
+        assert!(run(&[a, b]).is_empty());
+    }
+
+    #[test]
+    fn gazetteer_joins_spellings_of_one_venue() {
+        let g = Gazetteer::new(vec![Venue {
+            id: "theater".into(),
+            name: "Stadttheater Musterstadt".into(),
+            aliases: vec!["Großes Haus".into(), "Theater am Ring".into()],
+            geo: None,
+        }]);
+        let c = [
+            cand("a", 19, 0, "Faust", "Großes Haus"),
+            cand("b", 19, 0, "Faust", "Theater am Ring 1, 12345 Musterstadt"),
+        ];
+        let got = cluster(&c, &Params::default(), &g, &[], &HashSet::new());
+        assert_eq!(got, vec![vec![0, 1]]);
+        assert_eq!(g.lookup("Kulturhalle"), None);
+    }
+
+    #[test]
+    fn all_day_matches_timed_on_the_same_date_only() {
+        let mut a = cand("a", 9, 0, "Flohmarkt am Rathaus", "Rathausplatz");
+        a.all_day = Some(a.local_date);
+        let b = cand("b", 9, 0, "Flohmarkt am Rathaus", "Rathausplatz");
+        let mut c = cand("c", 9, 0, "Flohmarkt am Rathaus", "Rathausplatz");
+        c.all_day = Some(a.local_date.succ_opt().unwrap());
+        c.local_date = c.all_day.unwrap();
+        assert_eq!(run(&[a, b, c]), vec![vec![0, 1]]);
+    }
+
+    #[test]
+    fn forbidden_and_forced_pairs() {
+        let c = [
+            cand("a", 19, 0, "Faust", "Theater"),
+            cand("b", 19, 0, "Faust", "Theater"),
+            cand("c", 20, 0, "Ganz anders", "Woanders"),
+        ];
+        let forbid: HashSet<_> = [(0, 1)].into_iter().collect();
+        let g = Gazetteer::default();
+        assert!(cluster(&c, &Params::default(), &g, &[], &forbid).is_empty());
+        let got = cluster(&c, &Params::default(), &g, &[(0, 2)], &HashSet::new());
+        assert_eq!(got, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn unknown_place_needs_the_same_title() {
+        let mut a = cand("a", 19, 0, "Faust", "x");
+        a.location = None;
+        let b = cand("b", 19, 0, "Faust (Premiere)", "Theater");
+        let c = cand("c", 19, 0, "Faust", "Theater");
+        // a–c: same words; a–b: "premiere" is noise, so the same words too.
+        assert_eq!(run(&[a, b, c]), vec![vec![0, 1, 2]]);
+    }
+}
