@@ -293,19 +293,69 @@ pub fn cluster(
     forced: &[(usize, usize)],
     forbidden: &HashSet<(usize, usize)>,
 ) -> Vec<Vec<usize>> {
-    let titles: Vec<TitleKey> = cands.iter().map(|c| TitleKey::new(c.title)).collect();
-    let venues: Vec<VenueKey> = cands.iter().map(|c| VenueKey::new(c, gazetteer)).collect();
+    // Occurrences of one series share title and place: prepare each distinct one once.
+    let mut title_keys: Vec<TitleKey> = Vec::new();
+    let mut title_ix: HashMap<&str, usize> = HashMap::new();
+    let mut venue_keys: Vec<VenueKey> = Vec::new();
+    let mut venue_ix: HashMap<(Option<&str>, Option<(u64, u64)>), usize> = HashMap::new();
+    let mut keys: Vec<(usize, usize)> = Vec::with_capacity(cands.len());
+    for c in cands {
+        let t = *title_ix.entry(c.title).or_insert_with(|| {
+            title_keys.push(TitleKey::new(c.title));
+            title_keys.len() - 1
+        });
+        let geo_bits = c.geo.map(|g| (g.lat.to_bits(), g.lon.to_bits()));
+        let v = *venue_ix.entry((c.location, geo_bits)).or_insert_with(|| {
+            venue_keys.push(VenueKey::new(c, gazetteer));
+            venue_keys.len() - 1
+        });
+        keys.push((t, v));
+    }
+    let titles = |i: usize| &title_keys[keys[i].0];
+    let venues = |i: usize| &venue_keys[keys[i].1];
+    // A coarse grid over the coordinates: two places within `distance_m` are in the same or
+    // neighbouring cells (longitude cells sized for latitudes up to 75°), so most pairs are
+    // ruled out with two integer comparisons.
+    let cell_lat = (params.distance_m.max(1.0) / 111_000.0).max(1e-6);
+    let cell_lon = cell_lat / 75f64.to_radians().cos();
+    let cells: Vec<Option<(i64, i64)>> = venue_keys
+        .iter()
+        .map(|v| {
+            v.geo.map(|g| {
+                (
+                    (g.lat / cell_lat).floor() as i64,
+                    (g.lon / cell_lon).floor() as i64,
+                )
+            })
+        })
+        .collect();
+    let mut source_ix: HashMap<&str, usize> = HashMap::new();
+    let sources: Vec<usize> = cands
+        .iter()
+        .map(|c| {
+            let n = source_ix.len();
+            *source_ix.entry(c.source).or_insert(n)
+        })
+        .collect();
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
     let mut consider = |i: usize, j: usize| {
-        let (a, b) = (&cands[i], &cands[j]);
-        if a.source == b.source || forbidden.contains(&(i.min(j), i.max(j))) {
+        if sources[i] == sources[j] {
             return;
         }
-        let place = compare_venues(&venues[i], &venues[j], params.distance_m);
+        if let (Some(a), Some(b)) = (cells[keys[i].1], cells[keys[j].1])
+            && ((a.0 - b.0).abs() > 1 || (a.1 - b.1).abs() > 1)
+        {
+            return;
+        }
+        if !forbidden.is_empty() && forbidden.contains(&(i.min(j), i.max(j))) {
+            return;
+        }
+        let (a, b) = (&cands[i], &cands[j]);
+        let place = compare_venues(venues(i), venues(j), params.distance_m);
         if place == Place::Different {
             return;
         }
-        let sim = titles[i].similarity(&titles[j]);
+        let sim = titles(i).similarity(titles(j));
         // Without a place to compare, only the very same title counts.
         let needed = if place == Place::Unknown {
             1.0
