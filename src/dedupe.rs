@@ -90,6 +90,9 @@ fn contains_run(hay: &[String], needle: &[String]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A location text with the bits of its coordinates (a hashable place).
+type PlaceText<'a> = (Option<&'a str>, Option<(u64, u64)>);
+
 /// One occurrence as the matcher sees it.
 #[derive(Debug, Clone)]
 pub struct Candidate<'a> {
@@ -297,7 +300,7 @@ pub fn cluster(
     let mut title_keys: Vec<TitleKey> = Vec::new();
     let mut title_ix: HashMap<&str, usize> = HashMap::new();
     let mut venue_keys: Vec<VenueKey> = Vec::new();
-    let mut venue_ix: HashMap<(Option<&str>, Option<(u64, u64)>), usize> = HashMap::new();
+    let mut venue_ix: HashMap<PlaceText<'_>, usize> = HashMap::new();
     let mut keys: Vec<(usize, usize)> = Vec::with_capacity(cands.len());
     for c in cands {
         let t = *title_ix.entry(c.title).or_insert_with(|| {
