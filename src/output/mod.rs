@@ -146,10 +146,17 @@ impl Snapshot {
                 }),
             })
             .collect();
-        // Only sources still configured are served.
+        // Only sources still configured are served; events that vanished from their source
+        // are published as cancelled for `cancelled_days`, then no more.
+        let keep_cancelled = chrono::Duration::days(i64::from(cal.cancelled_days));
         let events: Vec<StoredEvent> = events
             .into_iter()
             .filter(|e| config.source(&e.source).is_some())
+            .filter(|e| {
+                e.event
+                    .withdrawn
+                    .is_none_or(|gone| gone + keep_cancelled > now)
+            })
             .collect();
 
         let mut parts = merge::Parts::new(events);
@@ -176,7 +183,13 @@ impl Snapshot {
             }
             for (occ, from) in exp.occurrences {
                 let event = from.map(|i| s.overrides[i]).unwrap_or(s.master);
-                let id = occurrence_id(&s.source, &master.uid, &occ.instance);
+                // A single event keeps its id when it moves; an instance of a series is
+                // identified by its original start.
+                let id = if master.is_recurring() {
+                    occurrence_id(&s.source, &master.uid, &occ.instance)
+                } else {
+                    single_id(&s.source, &master.uid, master.recurrence_id.as_ref())
+                };
                 parts.rows.push(Row {
                     own_id: id.clone(),
                     id,
@@ -379,7 +392,15 @@ pub fn public_uid(source: &str, uid: &str) -> String {
     format!("{source}-{}@regiocal", short_hash(&[source, uid]))
 }
 
-/// The public id of an occurrence.
+/// The public id of a single event (or of an override standing alone): its source and UID.
+pub fn single_id(source: &str, uid: &str, recurrence_id: Option<&EventTime>) -> String {
+    match recurrence_id {
+        Some(r) => short_hash(&[source, uid, &recurrence_key(r)]),
+        None => short_hash(&[source, uid]),
+    }
+}
+
+/// The public id of an instance of a series.
 pub fn occurrence_id(source: &str, uid: &str, instance: &EventTime) -> String {
     short_hash(&[source, uid, &recurrence_key(instance)])
 }
