@@ -60,6 +60,10 @@ pub struct Config {
     pub venues: crate::dedupe::Gazetteer,
     /// Operator overrides (from `[dedupe] overrides`).
     pub overrides: crate::overrides::Overrides,
+    /// The category vocabulary (built in, extended by `[[category]]`).
+    pub vocabulary: std::sync::Arc<crate::normalize::category::Vocabulary>,
+    /// Whether source categories are mapped to the vocabulary (`[categories] controlled`).
+    pub categories_controlled: bool,
 }
 
 /// Cross-source de-duplication (`[dedupe]`).
@@ -174,6 +178,9 @@ pub struct SourceConfig {
     pub mapping: Option<FieldMapping>,
     /// Whose fields win when events of several sources are merged (higher first; default 0).
     pub priority: i32,
+    /// The source's own category terms -> vocabulary ids (`[source.category_map]`), keyed by
+    /// normalised term.
+    pub category_map: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// Where a source's bytes come from.
@@ -274,6 +281,28 @@ struct RawConfig {
     dedupe: RawDedupe,
     #[serde(default, rename = "venue")]
     venues: Vec<RawVenue>,
+    #[serde(default)]
+    categories: RawCategories,
+    #[serde(default, rename = "category")]
+    category: Vec<RawCategory>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCategories {
+    controlled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    id: String,
+    #[serde(default)]
+    de: String,
+    #[serde(default)]
+    en: String,
+    #[serde(default)]
+    terms: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -423,6 +452,16 @@ struct RawSource {
     mapping: Option<FieldMapping>,
     #[serde(default)]
     priority: i32,
+    #[serde(default)]
+    category_map: std::collections::HashMap<String, CategoryIds>,
+}
+
+/// One id or several.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CategoryIds {
+    One(String),
+    Many(Vec<String>),
 }
 
 fn default_format() -> FormatChoice {
@@ -570,6 +609,31 @@ impl Config {
             ));
         }
 
+        let mut vocabulary = crate::normalize::category::Vocabulary::default();
+        for c in &raw.category {
+            let key = format!("category \"{}\"", c.id);
+            if c.id.is_empty()
+                || !c
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(invalid(&key, "id must be a-z, 0-9 and '-'".into()));
+            }
+            if !vocabulary.has(&c.id) && (c.de.trim().is_empty() || c.en.trim().is_empty()) {
+                return Err(invalid(
+                    &key,
+                    "a new category needs `de` and `en` labels".into(),
+                ));
+            }
+            vocabulary.add(
+                &c.id,
+                c.de.trim(),
+                c.en.trim(),
+                c.terms.iter().map(String::as_str),
+            );
+        }
+
         let mut seen = HashSet::new();
         let mut sources = Vec::with_capacity(raw.sources.len());
         for s in raw.sources {
@@ -621,6 +685,21 @@ impl Config {
                 .map(|c| c.trim().to_string())
                 .filter(|c| !c.is_empty())
                 .collect();
+            let mut category_map = std::collections::HashMap::new();
+            for (term, ids) in &s.category_map {
+                let ids = match ids {
+                    CategoryIds::One(id) => vec![id.clone()],
+                    CategoryIds::Many(ids) => ids.clone(),
+                };
+                if let Some(bad_id) = ids.iter().find(|id| !vocabulary.has(id)) {
+                    return Err(bad(
+                        &format!("category_map.{term:?}"),
+                        format!("unknown category {bad_id:?} (not in the vocabulary)"),
+                    ));
+                }
+                category_map.insert(term.clone(), ids);
+            }
+            let category_map = crate::normalize::category::source_map(&category_map);
             sources.push(SourceConfig {
                 id: s.id,
                 name: s.name,
@@ -632,6 +711,7 @@ impl Config {
                 attribution: s.attribution,
                 mapping: s.mapping,
                 priority: s.priority,
+                category_map,
             });
         }
 
@@ -751,6 +831,8 @@ impl Config {
         }
 
         Ok(Config {
+            vocabulary: std::sync::Arc::new(vocabulary),
+            categories_controlled: raw.categories.controlled.unwrap_or(true),
             dedupe,
             venues: crate::dedupe::Gazetteer::new(venues),
             overrides,

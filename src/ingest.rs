@@ -55,6 +55,8 @@ pub struct Report {
     pub format: Option<Format>,
     /// Pages read (paginated formats).
     pub pages: usize,
+    /// Category terms the vocabulary does not know (dropped), with their event counts.
+    pub unmapped_categories: Vec<(String, usize)>,
 }
 
 /// Errors that stop an ingest from recording anything (the store is unreachable).
@@ -77,6 +79,7 @@ pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig
                 report.warnings = feed.warnings;
                 report.format = Some(feed.format);
                 report.pages = feed.pages;
+                report.unmapped_categories = feed.unmapped_categories;
             }
             Err(e) => report.fail(e),
         },
@@ -96,6 +99,8 @@ pub struct Feed {
     pub pages: usize,
     /// SHA-256 over the bodies of all pages.
     pub hash: String,
+    /// Category terms the vocabulary does not know (dropped), with their event counts.
+    pub unmapped_categories: Vec<(String, usize)>,
 }
 
 /// Parses a first body and, for paginated formats, fetches and parses the following pages;
@@ -167,9 +172,8 @@ pub async fn read_feed(
             .map_err(|e| format!("page {}: {e}", pages + 1))?;
         url = Some(next_url);
     };
-    let opts = NormalizeOptions {
-        categories: source.categories.clone(),
-    };
+    let opts = NormalizeOptions::for_source(cfg, &source.id);
+    let unmapped_categories = normalize::unmapped_categories(&events, &opts);
     let (events, mut more) = normalize::normalize(events, &opts);
     warnings.append(&mut more);
     Ok(Feed {
@@ -178,6 +182,7 @@ pub async fn read_feed(
         warnings,
         pages,
         hash: hex(&hasher.finalize()),
+        unmapped_categories,
     })
 }
 
@@ -192,6 +197,7 @@ impl Report {
             stats: ApplyStats::default(),
             format: None,
             pages: 0,
+            unmapped_categories: Vec::new(),
         }
     }
 
@@ -282,7 +288,12 @@ pub async fn ingest_source<S: Store>(
         format,
         pages,
         hash,
+        unmapped_categories,
     } = feed;
+    if !unmapped_categories.is_empty() {
+        tracing::info!(source = %source.id, terms = ?unmapped_categories, "Category terms not in the vocabulary were dropped.");
+    }
+    report.unmapped_categories = unmapped_categories;
     report.format = Some(format);
     report.pages = pages;
     for w in &warnings {

@@ -229,6 +229,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for w in &r.warnings {
                     println!("      {:<20} warning: {w}", "");
                 }
+                if !r.unmapped_categories.is_empty() {
+                    let terms: Vec<String> = r
+                        .unmapped_categories
+                        .iter()
+                        .map(|(t, n)| format!("{t:?} ({n})"))
+                        .collect();
+                    println!(
+                        "      {:<20} note: categories not in the vocabulary (dropped; map them with [source.category_map]): {}",
+                        "",
+                        terms.join(", ")
+                    );
+                }
+            }
+            // Overrides that no longer match anything in the stored calendar.
+            if !cfg.overrides.is_empty() && cfg.store.path.exists() {
+                let app = regiocal::app::App::open(cfg.clone()).await?;
+                let snap = app.snapshot().await?;
+                if snap.unmatched_overrides.is_empty() {
+                    println!("OK    {:<20} every override matches an event", "overrides");
+                }
+                for u in &snap.unmatched_overrides {
+                    println!("WARN  {:<20} {u} matches nothing any more", "overrides");
+                }
             }
             Ok(if failed > 0 {
                 ExitCode::FAILURE

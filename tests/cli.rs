@@ -243,7 +243,7 @@ fn fetch_export_and_serve_agree() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|c| c == "Familie")
+                .any(|c| c == "family")
     }));
     assert!(
         events

@@ -379,7 +379,7 @@ async fn follows_pagination_end_to_end() {
     assert!(
         stored
             .iter()
-            .all(|s| s.event.categories.iter().any(|c| c == "Politik"))
+            .all(|s| s.event.categories.iter().any(|c| c == "council"))
     );
     let cancelled: Vec<&str> = stored
         .iter()

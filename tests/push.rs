@@ -168,8 +168,8 @@ async fn row24_pushes_are_idempotent_and_show_up_in_every_feed() {
     assert_eq!(e["start"], "2026-12-12T20:00:00+01:00");
     assert_eq!(
         e["categories"],
-        json!(["Comedy", "Theater"]),
-        "source categories are added"
+        json!(["theatre"]),
+        "source categories are added, and terms are mapped to the vocabulary"
     );
     let ics = s
         .client

@@ -7,6 +7,7 @@
 //! with the same UID and RECURRENCE-ID are reduced to the newest one. [`recurrence`] turns the
 //! normalised events into occurrences for a time window.
 
+pub mod category;
 pub mod recurrence;
 pub mod text;
 
@@ -18,6 +19,45 @@ use std::collections::HashMap;
 pub struct NormalizeOptions {
     /// Categories added to every event of the source.
     pub categories: Vec<String>,
+    /// The controlled vocabulary the categories are mapped to (kept as given when `None`).
+    pub vocabulary: Option<std::sync::Arc<category::Vocabulary>>,
+    /// The source's own term mapping (normalised terms -> category ids).
+    pub category_map: HashMap<String, Vec<String>>,
+}
+
+impl NormalizeOptions {
+    /// The options for one configured source.
+    pub fn for_source(cfg: &crate::config::Config, source: &str) -> NormalizeOptions {
+        let src = cfg.source(source);
+        NormalizeOptions {
+            categories: src.map(|s| s.categories.clone()).unwrap_or_default(),
+            vocabulary: cfg.categories_controlled.then(|| cfg.vocabulary.clone()),
+            category_map: src.map(|s| s.category_map.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The category terms of parsed events (and of the source) that the vocabulary does not know,
+/// with how many events use each (`regiocal check` lists them; the events lose them).
+pub fn unmapped_categories(events: &[Event], opts: &NormalizeOptions) -> Vec<(String, usize)> {
+    let Some(v) = &opts.vocabulary else {
+        return Vec::new();
+    };
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for ev in events {
+        let terms: Vec<String> = ev
+            .categories
+            .iter()
+            .chain(&opts.categories)
+            .map(|c| text::clean_line(c))
+            .filter(|c| !c.is_empty())
+            .collect();
+        let (_, unknown) = v.map_all(&terms, &opts.category_map);
+        for u in unknown {
+            *counts.entry(u).or_default() += 1;
+        }
+    }
+    counts.into_iter().collect()
 }
 
 /// Cleans and checks a source's events. Returns the kept events and a warning per dropped one.
@@ -96,7 +136,10 @@ pub fn normalize(events: Vec<Event>, opts: &NormalizeOptions) -> (Vec<Event>, Ve
                 cats.push(c);
             }
         }
-        ev.categories = cats;
+        ev.categories = match &opts.vocabulary {
+            Some(v) => v.map_all(&cats, &opts.category_map).0,
+            None => cats,
+        };
         if ev.title.is_empty() {
             ev.title = "(ohne Titel)".into();
         }

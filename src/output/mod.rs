@@ -104,6 +104,8 @@ pub struct Snapshot {
     pub truncated_series: usize,
     /// Overrides that matched nothing in this snapshot (described for reports).
     pub unmatched_overrides: Vec<String>,
+    /// The category vocabulary (category filters accept its terms too).
+    pub vocabulary: std::sync::Arc<crate::normalize::category::Vocabulary>,
 }
 
 /// Filters shared by every output (`from`/`to` are dates in the calendar's zone, inclusive).
@@ -251,6 +253,7 @@ impl Snapshot {
             last_modified,
             truncated_series,
             unmatched_overrides: unmatched,
+            vocabulary: config.vocabulary.clone(),
         }
     }
 
@@ -267,6 +270,13 @@ impl Snapshot {
             start: from.unwrap_or(self.window.start),
             end: to.unwrap_or(self.window.end),
         };
+        // A filter term matches itself and the categories it stands for ("Konzert" -> music).
+        let none = HashMap::new();
+        let wanted: Vec<String> = filter
+            .categories
+            .iter()
+            .flat_map(|f| std::iter::once(f.clone()).chain(self.vocabulary.map(f, &none)))
+            .collect();
         self.rows.iter().filter(move |r| {
             if !r.visible() {
                 return false;
@@ -281,8 +291,7 @@ impl Snapshot {
             }
             if !filter.categories.is_empty() {
                 let cats = &self.events[r.event].event.categories;
-                if !filter
-                    .categories
+                if !wanted
                     .iter()
                     .any(|f| cats.iter().any(|c| c.eq_ignore_ascii_case(f)))
                 {

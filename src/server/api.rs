@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/events", get(events))
         .route("/api/v1/events/{id}", get(event))
         .route("/api/v1/sources", get(sources))
+        .route("/api/v1/categories", get(categories))
         .route("/healthz", get(health))
 }
 
@@ -88,6 +89,40 @@ async fn sources(State(state): State<AppState>) -> Response {
         .map(|s| json::source_doc(s, merged.get(s.id.as_str()).copied().unwrap_or(0)))
         .collect();
     let body = json::to_json(&serde_json::json!({ "sources": docs }));
+    (
+        [
+            (header::CONTENT_TYPE, JSON),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The category vocabulary with German and English labels and how many published
+/// occurrences each has.
+async fn categories(State(state): State<AppState>) -> Response {
+    let snap = state.snapshot.get();
+    let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+    for row in snap.select(&Filter::default()) {
+        for c in &snap.events[row.event].event.categories {
+            *counts.entry(c.as_str()).or_default() += 1;
+        }
+    }
+    let docs: Vec<_> = snap
+        .vocabulary
+        .categories
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id,
+                "de": c.de,
+                "en": c.en,
+                "events": counts.get(c.id.as_str()).copied().unwrap_or(0),
+            })
+        })
+        .collect();
+    let body = json::to_json(&serde_json::json!({ "categories": docs }));
     (
         [
             (header::CONTENT_TYPE, JSON),

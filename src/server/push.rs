@@ -259,11 +259,8 @@ async fn store_events(
     warnings: &mut Vec<String>,
 ) -> Result<Response, ApiError> {
     let cfg = &state.app.config;
-    let categories = cfg
-        .source(source)
-        .map(|s| s.categories.clone())
-        .unwrap_or_default();
-    let (events, mut more) = normalize::normalize(events, &NormalizeOptions { categories });
+    let (events, mut more) =
+        normalize::normalize(events, &NormalizeOptions::for_source(cfg, source));
     warnings.append(&mut more);
     if events.is_empty() {
         return Err(ApiError {

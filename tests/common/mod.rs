@@ -67,6 +67,7 @@ pub fn source(id: &str, location: SourceLocation) -> SourceConfig {
         attribution: None,
         mapping: None,
         priority: 0,
+        category_map: Default::default(),
     }
 }
 
