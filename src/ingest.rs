@@ -116,6 +116,7 @@ pub async fn read_feed(
         SourceLocation::File(_) | SourceLocation::Push => None,
     };
     let mut hasher = Sha256::new();
+    hasher.update(normalize_fingerprint(cfg, source).as_bytes());
     let mut events = Vec::new();
     let mut warnings = Vec::new();
     let mut body = first;
@@ -255,7 +256,10 @@ pub async fn ingest_source<S: Store>(
     state.next_run = Some(plan(Plan::Success {
         fresh_for: body.cache.fresh_for,
     }));
-    let hash = hex(&Sha256::digest(&body.bytes));
+    let hash = hex(&Sha256::new()
+        .chain_update(normalize_fingerprint(cfg, source).as_bytes())
+        .chain_update(&body.bytes)
+        .finalize());
     if state.content_hash.as_deref() == Some(hash.as_str()) && state.pending_shrink == 0 {
         record_success(&mut state, now);
         state.etag = body.etag;
@@ -511,6 +515,21 @@ fn keep_past(
         }
     }
     events
+}
+
+/// What else than the body decides the stored events: the source's categories and term
+/// mapping and the vocabulary. Part of the content hash, so a config change is applied at the
+/// next fetch even when the feed itself did not change.
+fn normalize_fingerprint(cfg: &Config, source: &SourceConfig) -> String {
+    let mut map: Vec<_> = source.category_map.iter().collect();
+    map.sort();
+    format!(
+        "{}|{:?}|{:?}|{}\n",
+        cfg.categories_controlled,
+        source.categories,
+        map,
+        cfg.vocabulary.fingerprint()
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -461,6 +461,34 @@ fn exit_codes_and_feed_doctor() {
         "check must not create the store"
     );
 
+    // Overrides that match nothing in the stored calendar are reported.
+    let with_overrides = tempfile::tempdir().unwrap();
+    std::fs::write(
+        with_overrides.path().join("overrides.toml"),
+        "[[hide]]\nsource = \"cms\"\nuid = \"gibt-es-nicht@example.org\"\n",
+    )
+    .unwrap();
+    let (cfg_path, _) = common::write_config(
+        with_overrides.path(),
+        &format!(
+            "[dedupe]\noverrides = \"overrides.toml\"\n{}",
+            common::source_block(
+                "cms",
+                &common::fixture_path("ics/cms-plugin.ics")
+                    .display()
+                    .to_string(),
+            )
+        ),
+    );
+    assert!(regiocal(&cfg_path, &["fetch"]).status.success());
+    let text = stdout(&regiocal(&cfg_path, &["check"]));
+    assert!(
+        text.contains(
+            "WARN  overrides            [[hide]] source \"cms\" uid \"gibt-es-nicht@example.org\" matches nothing any more"
+        ),
+        "{text}"
+    );
+
     // Invalid config: exit code 2 and the key named.
     std::fs::write(&good, "[calendar]\nname = \"x\"\n[[source]]\nid = \"theater-x\"\nname = \"X\"\nurl = \"a.ics\"\nschedule = \"jeden Tag\"\n").unwrap();
     let out = regiocal(&good, &["fetch"]);
@@ -476,6 +504,13 @@ fn every_config_in_config_dir_is_valid() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("overrides"))
+        {
+            regiocal::overrides::Overrides::load(&path).unwrap_or_else(|e| panic!("{e}"));
             continue;
         }
         seen += 1;

@@ -334,6 +334,27 @@ impl Vocabulary {
         }
     }
 
+    /// A stable digest of the vocabulary's terms (to notice changes).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut terms: Vec<_> = self.terms.iter().collect();
+        terms.sort();
+        let mut h = Sha256::new();
+        for (term, ids) in terms {
+            h.update(term.as_bytes());
+            for id in ids {
+                h.update(b"=");
+                h.update(id.as_bytes());
+            }
+            h.update(b"\n");
+        }
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Whether `id` is a category of the vocabulary.
     pub fn has(&self, id: &str) -> bool {
         self.categories.iter().any(|c| c.id == id)

@@ -73,7 +73,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<ApplyStats, StoreError>> + Send;
 
-    /// Deletes every component of a source with this UID; whether there was one.
+    /// Withdraws a series of a source: the master stays, cancelled and marked withdrawn (the
+    /// feeds publish it as cancelled for `calendar.cancelled_days`), overrides are deleted.
+    /// Whether there was a live one.
     fn delete_event(
         &self,
         source: &str,

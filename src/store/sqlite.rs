@@ -341,18 +341,44 @@ impl Store for SqliteStore {
         uid: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        // The series stays as cancelled (with its withdrawal time) so subscribed calendars
+        // remove it; the snapshot stops publishing it after `calendar.cancelled_days`.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let n = sqlx::query("DELETE FROM events WHERE source_id = ? AND uid = ?")
-            .bind(source)
-            .bind(uid)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n > 0 {
+        let row = sqlx::query(
+            "SELECT data, content_hash FROM events WHERE source_id = ? AND uid = ? AND recurrence_id = ''",
+        )
+        .bind(source)
+        .bind(uid)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut stats = ApplyStats::default();
+        if let Some(row) = row {
+            let data: String = row.try_get("data")?;
+            let hash: String = row.try_get("content_hash")?;
+            let mut ev: Event = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+                what: format!("event {uid:?} of source {source:?}"),
+                reason: e.to_string(),
+            })?;
+            if ev.withdrawn.is_none() {
+                ev.status = crate::model::Status::Cancelled;
+                ev.withdrawn = Some(now);
+                write_event(&mut tx, source, &ev, Some(&hash), &ts(&now), &mut stats).await?;
+            }
+        }
+        let overrides = sqlx::query(
+            "DELETE FROM events WHERE source_id = ? AND uid = ? AND recurrence_id != ''",
+        )
+        .bind(source)
+        .bind(uid)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let gone = stats.updated > 0 || overrides > 0;
+        if gone {
             touch_source(&mut tx, source, &ts(&now)).await?;
         }
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(gone)
     }
 
     async fn save_state(&self, state: &SourceState) -> Result<(), StoreError> {
