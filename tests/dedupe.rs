@@ -573,3 +573,100 @@ async fn fetch_rounds_track_sequence_last_modified_status_and_etag() {
     assert_eq!(v7.len(), 3);
     assert!(!v7.contains_key(&kontrabass));
 }
+
+/// A weekly series from one source and single dates of it from another.
+fn series_and_singles(preferred: &str) -> Snapshot {
+    let ics = |body: &str| {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//T//DE\r\n{body}END:VCALENDAR\r\n")
+    };
+    let series = ics(
+        "BEGIN:VEVENT\r\nUID:wintermarkt@verein\r\nDTSTAMP:20261101T000000Z\r\n\
+        DTSTART;TZID=Europe/Berlin:20261202T160000\r\nDTEND;TZID=Europe/Berlin:20261202T200000\r\n\
+        RRULE:FREQ=WEEKLY;COUNT=4\r\nSUMMARY:Wintermarkt am Rathaus\r\nLOCATION:Rathausplatz\r\n\
+        END:VEVENT\r\n",
+    );
+    let singles = ics(
+        "BEGIN:VEVENT\r\nUID:wm-1@stadt\r\nDTSTAMP:20261101T000000Z\r\n\
+        DTSTART;TZID=Europe/Berlin:20261209T160000\r\nSUMMARY:Wintermarkt am Rathaus (mit Chor)\r\n\
+        LOCATION:Rathausplatz\r\nDESCRIPTION:Mit dem Kinderchor.\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:wm-2@stadt\r\nDTSTAMP:20261101T000000Z\r\n\
+        DTSTART;TZID=Europe/Berlin:20261216T160000\r\nSUMMARY:Wintermarkt am Rathaus\r\n\
+        LOCATION:Rathausplatz\r\nEND:VEVENT\r\n",
+    );
+    let ctx = regiocal::format::ParseContext::new(chrono_tz::Europe::Berlin);
+    let mut stored = Vec::new();
+    for (id, body) in [("verein", series), ("stadt", singles)] {
+        let (_, parsed) = regiocal::format::parse(
+            body.as_bytes(),
+            regiocal::config::FormatChoice::Auto,
+            None,
+            &ctx,
+        )
+        .unwrap();
+        stored.extend(
+            parsed
+                .events
+                .into_iter()
+                .map(|event| regiocal::model::StoredEvent {
+                    source: id.into(),
+                    event,
+                    first_seen: t0(),
+                    updated_at: t0(),
+                    revision: 0,
+                }),
+        );
+    }
+    let mut cfg = common::test_config(&["verein", "stadt"]);
+    for s in &mut cfg.sources {
+        s.priority = i32::from(s.id == preferred);
+    }
+    Snapshot::build(&cfg, stored, vec![], Some(t0()), t0())
+}
+
+#[test]
+fn a_series_and_single_dates_of_it_are_one_event_per_date() {
+    // The series' source preferred: the series carries every date and stays compact.
+    let all = Filter::default();
+    let snap = series_and_singles("verein");
+    let rows: Vec<_> = snap.select(&all).collect();
+    assert_eq!(rows.len(), 4, "four dates, each once");
+    assert!(
+        rows.iter()
+            .all(|r| snap.series[r.series].source == "verein")
+    );
+    let on_9th = rows
+        .iter()
+        .find(|r| r.occurrence.start_utc.format("%d").to_string() == "09")
+        .unwrap();
+    let doc = serde_json::to_value(json::event_doc(&snap, on_9th, true)).unwrap();
+    assert_eq!(
+        doc["description"], "Mit dem Kinderchor.",
+        "filled from the single date"
+    );
+    assert_eq!(doc["sources"].as_array().unwrap().len(), 2);
+    let text = ics::render(&snap, &Filter::default());
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 1, "{text}");
+    assert!(text.contains("RRULE:FREQ=WEEKLY;COUNT=4"));
+
+    // The single dates' source preferred: they carry their dates; the series leaves them out
+    // with EXDATE, so calendars show each date once.
+    let snap = series_and_singles("stadt");
+    let rows: Vec<_> = snap.select(&all).collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| snap.series[r.series].source == "stadt")
+            .count(),
+        2
+    );
+    let text = ics::render(&snap, &Filter::default());
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 3, "{text}");
+    assert!(
+        text.contains("EXDATE;TZID=Europe/Berlin:20261209T160000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("EXDATE;TZID=Europe/Berlin:20261216T160000"),
+        "{text}"
+    );
+}
