@@ -201,8 +201,21 @@ impl Report {
     }
 }
 
-/// Runs one ingest of `source` and records the result.
+/// Runs one ingest of `source` and records the result (and its metrics).
 pub async fn ingest_source<S: Store>(
+    cfg: &Config,
+    store: &S,
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    now: DateTime<Utc>,
+) -> Result<Report, IngestError> {
+    let started = std::time::Instant::now();
+    let result = ingest_once(cfg, store, fetcher, source, now).await;
+    crate::metrics::ingest_finished(&source.id, &result, started.elapsed());
+    result
+}
+
+async fn ingest_once<S: Store>(
     cfg: &Config,
     store: &S,
     fetcher: &Fetcher,

@@ -63,6 +63,11 @@ pub fn router(state: AppState) -> Router {
         .merge(feed::router())
         .merge(api::router())
         .merge(push::router())
+        .route("/metrics", axum::routing::get(crate::metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track_http,
+        ))
         .with_state(state)
 }
 
