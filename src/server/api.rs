@@ -24,6 +24,17 @@ fn max_age(snap: &Snapshot) -> u32 {
     (snap.calendar.refresh_minutes * 60).min(300)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "read",
+    params(super::openapi::EventsQuery),
+    responses(
+        (status = 200, description = "A page of occurrences, sorted by start", body = super::openapi::EventsPage),
+        (status = 304, description = "Not modified (`If-None-Match` matched the ETag)"),
+        (status = 400, description = "Invalid parameter (named in `parameter`)", body = super::openapi::ErrorBody),
+    )
+)]
 async fn events(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -48,6 +59,17 @@ async fn events(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}",
+    tag = "read",
+    params(("id" = String, Path, description = "Public occurrence id")),
+    responses(
+        (status = 200, description = "One occurrence", body = super::openapi::Event),
+        (status = 304, description = "Not modified (`If-None-Match` matched the ETag)"),
+        (status = 404, description = "No such occurrence", body = super::openapi::ErrorBody),
+    )
+)]
 async fn event(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -68,6 +90,12 @@ async fn event(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sources",
+    tag = "read",
+    responses((status = 200, description = "Sources with health and fetch state", body = super::openapi::SourcesList))
+)]
 async fn sources(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.get();
     let docs: Vec<_> = snap.sources.iter().map(json::source_doc).collect();
@@ -82,6 +110,12 @@ async fn sources(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses((status = 200, description = "Liveness with counts", body = super::openapi::HealthDoc))
+)]
 async fn health(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.get();
     let failing = snap

@@ -7,6 +7,7 @@
 mod api;
 mod feed;
 mod http;
+pub mod openapi;
 pub mod push;
 
 use crate::output::Snapshot;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feed::router())
         .merge(api::router())
         .merge(push::router())
+        .merge(openapi::router())
         .route("/metrics", axum::routing::get(crate::metrics::render))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
