@@ -360,7 +360,7 @@ pub struct PushEvent {
 #[derive(ToSchema)]
 #[serde(untagged)]
 pub enum PushBody {
-    One(PushEvent),
+    One(Box<PushEvent>),
     Many(Vec<PushEvent>),
 }
 
