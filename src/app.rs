@@ -69,16 +69,13 @@ impl App {
 
     /// A snapshot of the store as of now.
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let started = std::time::Instant::now();
         let events = self.store.all_events().await?;
         let states = self.store.source_states().await?;
         let last = self.store.last_change().await?;
-        Ok(Snapshot::build(
-            &self.config,
-            events,
-            states,
-            last,
-            clock::now(),
-        ))
+        let snap = Snapshot::build(&self.config, events, states, last, clock::now());
+        crate::metrics::snapshot_built(&snap, started.elapsed());
+        Ok(snap)
     }
 
     /// Ingests every source (or one) once, `concurrency` at a time, calling `progress` after each.
@@ -147,6 +144,8 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
+        crate::metrics::install();
+        let upkeep = crate::metrics::spawn_upkeep();
         let cell = SnapshotCell::new(self.snapshot().await?);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let scheduler = tokio::spawn(run_scheduler(self.clone(), cell.clone(), stop_rx));
@@ -165,6 +164,7 @@ impl App {
         .await;
         scheduler.abort();
         rebuilder.abort();
+        upkeep.abort();
         result.map_err(AppError::Serve)
     }
 

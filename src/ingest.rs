@@ -1,7 +1,7 @@
 //! One ingest of one source: fetch -> detect + parse -> normalize -> guard -> store.
 //!
 //! A failed fetch or an unreadable body changes nothing but the source's state (error count,
-//! last error, next run). A successful one replaces the source's events in one transaction,
+//! last error, next run); so does a store write that fails (disk full), which rolls back. A successful one replaces the source's events in one transaction,
 //! except that:
 //!
 //! * **Shrink guard.** If the new feed has fewer future occurrences than the stored one by more
@@ -59,11 +59,15 @@ pub struct Report {
     pub unmapped_categories: Vec<(String, usize)>,
 }
 
-/// Errors that stop an ingest from recording anything (the store is unreachable).
+/// Errors that stop an ingest from recording anything (the store is unreachable or full).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("source {source_id:?}: {error}")]
+    Store {
+        source_id: String,
+        #[source]
+        error: StoreError,
+    },
 }
 
 /// Fetches, parses and normalises a source without touching the store (the feed doctor).
@@ -208,7 +212,7 @@ impl Report {
     }
 }
 
-/// Runs one ingest of `source` and records the result.
+/// Runs one ingest of `source` and records the result (and its metrics).
 pub async fn ingest_source<S: Store>(
     cfg: &Config,
     store: &S,
@@ -216,6 +220,24 @@ pub async fn ingest_source<S: Store>(
     source: &SourceConfig,
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
+    let started = std::time::Instant::now();
+    let result = ingest_once(cfg, store, fetcher, source, now)
+        .await
+        .map_err(|error| IngestError::Store {
+            source_id: source.id.clone(),
+            error,
+        });
+    crate::metrics::ingest_finished(&source.id, &result, started.elapsed());
+    result
+}
+
+async fn ingest_once<S: Store>(
+    cfg: &Config,
+    store: &S,
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    now: DateTime<Utc>,
+) -> Result<Report, StoreError> {
     let mut state = store
         .source_state(&source.id)
         .await?
@@ -354,7 +376,24 @@ pub async fn ingest_source<S: Store>(
     state.last_modified = last_modified;
     state.content_hash = Some(hash);
     state.last_warnings = u32::try_from(report.warnings.len()).unwrap_or(u32::MAX);
-    report.stats = store.apply(&state, Some(&merged), now).await?;
+    match store.apply(&state, Some(&merged), now).await {
+        Ok(stats) => report.stats = stats,
+        Err(e) => {
+            // The transaction rolled back (disk full, I/O error): the stored events are the old
+            // ones. Record it as a failed fetch with backoff, if the state can still be written.
+            let error = format!("cannot store {} events: {e}", merged.len());
+            // Keep the old validators and content hash, so the next fetch tries again.
+            let mut old = store
+                .source_state(&source.id)
+                .await?
+                .unwrap_or_else(|| SourceState {
+                    id: source.id.clone(),
+                    ..Default::default()
+                });
+            old.last_fetch = Some(now);
+            return record_failure(store, old, report, error, None, plan).await;
+        }
+    }
     report.outcome = Outcome::Updated;
     Ok(report)
 }
@@ -379,7 +418,7 @@ async fn record_failure<S: Store>(
     error: String,
     retry_after: Option<std::time::Duration>,
     plan: impl Fn(Plan) -> DateTime<Utc>,
-) -> Result<Report, IngestError> {
+) -> Result<Report, StoreError> {
     state.error_count = state.error_count.saturating_add(1);
     state.last_error = Some(error.clone());
     let next = plan(Plan::Failure {

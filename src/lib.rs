@@ -19,7 +19,8 @@
 //!   guarding against empty or sharply shrunk feeds.
 //! * [`output`] builds an immutable in-memory snapshot of all occurrences and renders it as
 //!   iCalendar or JSON; both the server and `regiocal export` use it, so they agree byte for byte.
-//! * [`server`] is the HTTP API; [`app`] wires everything together for the CLI.
+//! * [`server`] is the HTTP API; [`metrics`] its Prometheus instrumentation; [`app`] wires
+//!   everything together for the CLI.
 
 pub mod app;
 pub mod clock;
@@ -28,6 +29,7 @@ pub mod dedupe;
 pub mod fetch;
 pub mod format;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod output;

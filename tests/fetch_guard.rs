@@ -434,3 +434,54 @@ async fn row20_file_sources_stay_inside_file_roots() {
         );
     }
 }
+
+/// RELIABILITY.md row 15: a permanent redirect is followed for that fetch only; the source keeps
+/// its configured URL (shown in `/api/v1/sources`) and the next fetch asks the old URL again.
+#[tokio::test]
+async fn row15_a_301_target_is_not_saved_as_the_source_url() {
+    use regiocal::store::Store;
+    let stub = StubServer::start().await;
+    stub.script(
+        "/old.ics",
+        vec![Reply::WithHeaders {
+            status: 301,
+            headers: vec![("location", stub.url("/new.ics"))],
+            body: Vec::new(),
+        }],
+    );
+    stub.script("/new.ics", vec![feed()]);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cfg) = common::write_config(
+        dir.path(),
+        &common::source_block("moved", &stub.url("/old.ics")),
+    );
+    let app = regiocal::app::App::open(cfg).await.unwrap();
+    for round in 1..=2 {
+        let s = app.config.source("moved").unwrap();
+        let r = regiocal::ingest::ingest_source(
+            &app.config,
+            app.store.as_ref(),
+            &app.fetcher,
+            s,
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_ne!(r.outcome, regiocal::ingest::Outcome::Failed, "{r:?}");
+        assert_eq!(
+            stub.hits("/old.ics").len(),
+            round,
+            "asks the configured URL"
+        );
+        assert_eq!(stub.hits("/new.ics").len(), round);
+    }
+    assert!(!app.store.source_events("moved").await.unwrap().is_empty());
+    let snap = app.snapshot().await.unwrap();
+    let doc = regiocal::output::json::source_doc(snap.source("moved").unwrap(), 0);
+    assert_eq!(doc.url, stub.url("/old.ics"));
+    assert!(
+        !std::fs::read_to_string(dir.path().join("regiocal.toml"))
+            .unwrap()
+            .contains("/new.ics")
+    );
+}

@@ -1,5 +1,6 @@
-//! RELIABILITY.md F9: a client that dribbles its request headers is disconnected after the
-//! header-read timeout, and does not keep others from being served.
+//! RELIABILITY.md F9: a client that dribbles its request headers, or connects and sends
+//! nothing, is disconnected after the header-read timeout, and does not keep others from being
+//! served.
 
 mod common;
 
@@ -47,6 +48,10 @@ async fn f9_slowloris_connections_are_cut_and_others_are_served() {
             .unwrap();
         slow.push(s);
     }
+    // And 50 idle clients that connect and never send a byte.
+    for _ in 0..50 {
+        slow.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
     // Meanwhile a normal client is served at once.
     let started = Instant::now();
     let body = reqwest::get(format!("http://{addr}/healthz"))
@@ -62,7 +67,7 @@ async fn f9_slowloris_connections_are_cut_and_others_are_served() {
         started.elapsed()
     );
 
-    // Every slow client is disconnected shortly after the 1 s timeout.
+    // Every slow or idle client is disconnected shortly after the 1 s timeout.
     let deadline = Instant::now() + Duration::from_secs(5);
     for mut s in slow {
         let mut buf = [0u8; 1024];

@@ -109,24 +109,17 @@ impl Fetcher {
                 policy: policy.clone(),
                 lookup,
             }))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > max_redirects {
-                    return attempt.error(format!("more than {max_redirects} redirects"));
-                }
-                if attempt.previous().last().is_some_and(|prev| {
-                    prev.scheme() == "https" && attempt.url().scheme() != "https"
-                }) {
-                    return attempt.error("redirect from https to http refused");
-                }
-                let scheme = attempt.url().scheme().to_string();
-                if !matches!(scheme.as_str(), "http" | "https") {
-                    return attempt.error(format!("redirect to scheme {scheme:?} refused"));
-                }
-                match hop_policy.check_url(attempt.url()) {
+            .redirect(reqwest::redirect::Policy::custom(
+                move |attempt| match redirect_decision(
+                    attempt.previous(),
+                    attempt.url(),
+                    max_redirects,
+                    &hop_policy,
+                ) {
                     Ok(()) => attempt.follow(),
-                    Err(reason) => attempt.error(format!("redirect refused: {reason}")),
-                }
-            }))
+                    Err(reason) => attempt.error(reason),
+                },
+            ))
             .no_proxy()
             .build()
             .map_err(|e| FetchError::Request(e.to_string()))?;
@@ -321,6 +314,34 @@ impl Fetcher {
     }
 }
 
+/// Whether to follow a redirect to `next` after the URLs in `previous` (the original request
+/// first): at most `max_redirects` hops, never from https to http, only to http(s), and only to
+/// addresses the policy allows. `Err` says why not. The target is only followed for this
+/// request; the source's configured URL never changes.
+pub fn redirect_decision(
+    previous: &[url::Url],
+    next: &url::Url,
+    max_redirects: usize,
+    policy: &AddressPolicy,
+) -> Result<(), String> {
+    if previous.len() > max_redirects {
+        return Err(format!("more than {max_redirects} redirects"));
+    }
+    if previous
+        .last()
+        .is_some_and(|prev| prev.scheme() == "https" && next.scheme() != "https")
+    {
+        return Err("redirect from https to http refused".into());
+    }
+    let scheme = next.scheme();
+    if !matches!(scheme, "http" | "https") {
+        return Err(format!("redirect to scheme {scheme:?} refused"));
+    }
+    policy
+        .check_url(next)
+        .map_err(|reason| format!("redirect refused: {reason}"))
+}
+
 /// Freshness from `Cache-Control: max-age` (or `s-maxage`), else `Expires` relative to `Date`.
 fn freshness(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if let Some(cc) = headers
@@ -384,6 +405,51 @@ fn describe(e: reqwest::Error) -> String {
 mod tests {
     use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn urls(list: &[&str]) -> Vec<url::Url> {
+        list.iter().map(|u| u.parse().unwrap()).collect()
+    }
+
+    /// RELIABILITY.md row 15: the redirect policy refuses an https-to-http downgrade (also
+    /// later in a chain), non-http(s) targets, internal targets and chains over the cap.
+    #[test]
+    fn row15_redirect_policy_refuses_downgrade_scheme_change_and_long_chains() {
+        let public = AddressPolicy::default();
+        let next: url::Url = "http://feeds.example.org/cal.ics".parse().unwrap();
+        let err = redirect_decision(&urls(&["https://example.org/cal.ics"]), &next, 5, &public)
+            .unwrap_err();
+        assert!(err.contains("https to http"), "{err}");
+        let chain = urls(&["http://a.example/", "https://b.example/"]);
+        assert!(redirect_decision(&chain, &next, 5, &public).is_err());
+        // Upgrades and same-scheme hops are fine.
+        let secure: url::Url = "https://feeds.example.org/cal.ics".parse().unwrap();
+        assert!(redirect_decision(&urls(&["http://example.org/"]), &secure, 5, &public).is_ok());
+        assert!(redirect_decision(&urls(&["https://example.org/"]), &secure, 5, &public).is_ok());
+        for target in ["ftp://example.org/cal.ics", "file:///etc/passwd"] {
+            let err = redirect_decision(
+                &urls(&["http://example.org/"]),
+                &target.parse().unwrap(),
+                5,
+                &public,
+            )
+            .unwrap_err();
+            assert!(err.contains("scheme"), "{err}");
+        }
+        let err = redirect_decision(
+            &urls(&["https://example.org/"]),
+            &"https://169.254.169.254/latest".parse().unwrap(),
+            5,
+            &public,
+        )
+        .unwrap_err();
+        assert!(err.contains("link-local"), "{err}");
+        let six = urls(&["http://example.org/"; 6]);
+        assert_eq!(
+            redirect_decision(&six, &secure, 5, &public).unwrap_err(),
+            "more than 5 redirects"
+        );
+        assert!(redirect_decision(&six[..5], &secure, 5, &public).is_ok());
+    }
 
     #[test]
     fn cache_hints() {

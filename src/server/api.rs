@@ -25,6 +25,17 @@ fn max_age(snap: &Snapshot) -> u32 {
     (snap.calendar.refresh_minutes * 60).min(300)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "read",
+    params(super::openapi::EventsQuery),
+    responses(
+        (status = 200, description = "A page of occurrences, sorted by start", body = super::openapi::EventsPage),
+        (status = 304, description = "Not modified (`If-None-Match` matched the ETag)"),
+        (status = 400, description = "Invalid parameter (named in `parameter`)", body = super::openapi::ErrorBody),
+    )
+)]
 async fn events(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -49,6 +60,18 @@ async fn events(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}",
+    tag = "read",
+    params(("id" = String, Path, description = "Public occurrence id")),
+    responses(
+        (status = 200, description = "One occurrence", body = super::openapi::Event),
+        (status = 301, description = "The id of an announcement merged into another event: `Location` names the merged event"),
+        (status = 304, description = "Not modified (`If-None-Match` matched the ETag)"),
+        (status = 404, description = "No such occurrence", body = super::openapi::ErrorBody),
+    )
+)]
 async fn event(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -80,6 +103,12 @@ async fn event(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sources",
+    tag = "read",
+    responses((status = 200, description = "Sources with health and fetch state", body = super::openapi::SourcesList))
+)]
 async fn sources(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.get();
     let merged = snap.merged_away();
@@ -99,6 +128,12 @@ async fn sources(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/categories",
+    tag = "read",
+    responses((status = 200, description = "The category vocabulary with labels and counts", body = super::openapi::CategoriesList))
+)]
 /// The category vocabulary with German and English labels and how many published
 /// occurrences each has.
 async fn categories(State(state): State<AppState>) -> Response {
@@ -133,6 +168,12 @@ async fn categories(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses((status = 200, description = "Liveness with counts", body = super::openapi::HealthDoc))
+)]
 async fn health(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.get();
     let failing = snap

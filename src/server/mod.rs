@@ -7,6 +7,7 @@
 mod api;
 mod feed;
 mod http;
+pub mod openapi;
 pub mod push;
 
 use crate::output::Snapshot;
@@ -63,6 +64,12 @@ pub fn router(state: AppState) -> Router {
         .merge(feed::router())
         .merge(api::router())
         .merge(push::router())
+        .merge(openapi::router())
+        .route("/metrics", axum::routing::get(crate::metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track_http,
+        ))
         .with_state(state)
 }
 
@@ -117,11 +124,19 @@ pub async fn serve_with(
                     }
                 };
                 let service = hyper_util::service::TowerToHyperService::new(app.clone());
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
+                let (builder, watcher) = (builder.clone(), graceful.watcher());
                 tokio::spawn(async move {
+                    // The auto builder sniffs the protocol from the first bytes, and hyper's
+                    // header timer only starts after that: a client that never sends a byte
+                    // would hold its socket forever. It gets the header-read timeout too.
+                    let mut first = [0u8; 1];
+                    match tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        _ => return,
+                    }
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                     // Errors here are per connection (timeouts, resets): nothing to report.
-                    let _ = conn.await;
+                    let _ = watcher.watch(conn).await;
                 });
             }
             () = &mut shutdown => break,

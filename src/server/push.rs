@@ -152,6 +152,34 @@ fn invalid(fields: Vec<(String, String)>) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/push/{source}/events",
+    tag = "push",
+    params(("source" = String, Path, description = "A source the actor owns")),
+    request_body(
+        description = "One event or an array in the read API's shape, or a calendar (iCalendar, JSON-LD)",
+        content(
+            (super::openapi::PushBody = "application/json"),
+            (String = "text/calendar"),
+            (String = "application/ld+json"),
+        )
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Committed; at least one event is new", body = super::openapi::PushResult),
+        (status = 200, description = "Committed; every event existed already", body = super::openapi::PushResult),
+        (status = 400, description = "Malformed JSON", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (always the same answer)", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token's actor does not own this source", body = super::openapi::ErrorBody),
+        (status = 413, description = "Body over 1 MiB (or over 1000 events)", body = super::openapi::ErrorBody),
+        (status = 422, description = "Validation failed; every invalid field is named", body = super::openapi::ValidationError),
+        (status = 429, description = "Over 10 requests per second (burst 20) for this actor", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Store busy; nothing was written", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Path(source): Path<String>,
@@ -205,6 +233,30 @@ async fn create(
     store_events(&state, &source, events, &mut warnings).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/push/{source}/events/{external_id}",
+    tag = "push",
+    params(
+        ("source" = String, Path, description = "A source the actor owns"),
+        ("external_id" = String, Path, description = "The actor's own id of the event"),
+    ),
+    request_body(content = super::openapi::PushEvent, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = super::openapi::PushResult),
+        (status = 200, description = "Replaced or unchanged", body = super::openapi::PushResult),
+        (status = 400, description = "Malformed JSON", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (always the same answer)", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token's actor does not own this source", body = super::openapi::ErrorBody),
+        (status = 413, description = "Body over 1 MiB (or over 1000 events)", body = super::openapi::ErrorBody),
+        (status = 422, description = "Validation failed; every invalid field is named", body = super::openapi::ValidationError),
+        (status = 429, description = "Over 10 requests per second (burst 20) for this actor", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Store busy; nothing was written", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn replace(
     State(state): State<AppState>,
     Path((source, external_id)): Path<(String, String)>,
@@ -220,6 +272,28 @@ async fn replace(
     store_events(&state, &source, vec![event], &mut Vec::new()).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/push/{source}/events/{external_id}",
+    tag = "push",
+    params(
+        ("source" = String, Path, description = "A source the actor owns"),
+        ("external_id" = String, Path, description = "The actor's own id of the event"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such event in this source", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (always the same answer)", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token's actor does not own this source", body = super::openapi::ErrorBody),
+        (status = 413, description = "Body over 1 MiB (or over 1000 events)", body = super::openapi::ErrorBody),
+        (status = 422, description = "Validation failed; every invalid field is named", body = super::openapi::ValidationError),
+        (status = 429, description = "Over 10 requests per second (burst 20) for this actor", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Store busy; nothing was written", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     Path((source, external_id)): Path<(String, String)>,

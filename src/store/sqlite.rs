@@ -35,6 +35,22 @@ impl SqliteStore {
 
     /// Opens the store with a given busy timeout (how long a write waits for another writer).
     pub async fn open_with(path: &Path, busy_timeout: Duration) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_options(path, busy_timeout, None).await
+    }
+
+    /// Opens the store with the database file capped at `max_pages` pages
+    /// (`PRAGMA max_page_count` on every connection; never below the current size): a write
+    /// that would grow the file further fails with `SQLITE_FULL`, exactly as on a full disk.
+    /// For fault tests (RELIABILITY.md F6).
+    pub async fn open_capped(path: &Path, max_pages: u32) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_options(path, Duration::from_secs(10), Some(max_pages)).await
+    }
+
+    async fn open_options(
+        path: &Path,
+        busy_timeout: Duration,
+        max_pages: Option<u32>,
+    ) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -54,6 +70,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(busy_timeout)
             .foreign_keys(true);
+        let options = match max_pages {
+            Some(n) => options.pragma("max_page_count", n.to_string()),
+            None => options,
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

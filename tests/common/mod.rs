@@ -119,6 +119,7 @@ pub static MAX_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::At
 pub struct Seen {
     pub path: String,
     pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
 }
 
 /// A tiny HTTP server on 127.0.0.1:0 answering every path from a per-path script (the last
@@ -148,9 +149,15 @@ impl StubServer {
                 .get(header::IF_NONE_MATCH)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let ims = req
+                .headers()
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             seen.lock().unwrap().push(Seen {
                 path: path.clone(),
                 if_none_match: inm.clone(),
+                if_modified_since: ims,
             });
             let reply = {
                 let mut map = replies.lock().unwrap();
