@@ -228,7 +228,7 @@ fn main() {
         dedupe::cluster(
             &cands,
             &config.dedupe.params,
-            &config.venues,
+            &config.geo.venues,
             &[],
             &HashSet::new(),
         )

@@ -56,8 +56,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub actors: Vec<ActorConfig>,
     pub dedupe: DedupeConfig,
-    /// Known venues (`[[venue]]`): the spellings sources use for each.
-    pub venues: crate::dedupe::Gazetteer,
+    /// Venues, districts and the region boundary (`[geo]`, `[[venue]]`).
+    pub geo: crate::geo::Layers,
     /// Operator overrides (from `[dedupe] overrides`).
     pub overrides: crate::overrides::Overrides,
     /// The category vocabulary (built in, extended by `[[category]]`).
@@ -282,9 +282,20 @@ struct RawConfig {
     #[serde(default, rename = "venue")]
     venues: Vec<RawVenue>,
     #[serde(default)]
+    geo: RawGeo,
+    #[serde(default)]
     categories: RawCategories,
     #[serde(default, rename = "category")]
     category: Vec<RawCategory>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGeo {
+    venues: Option<PathBuf>,
+    districts: Option<PathBuf>,
+    region: Option<PathBuf>,
+    outside_region: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -322,8 +333,13 @@ struct RawVenue {
     name: String,
     #[serde(default)]
     aliases: Vec<String>,
+    street: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
     lat: Option<f64>,
     lon: Option<f64>,
+    accessibility: Option<String>,
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -803,11 +819,14 @@ impl Config {
                 ));
             }
         }
-        let mut venue_ids = HashSet::new();
-        let mut venues = Vec::with_capacity(raw.venues.len());
+        let mut venues = match &raw.geo.venues {
+            Some(p) => crate::geo::venues::Registry::load_csv(&base.join(p))
+                .map_err(|e| invalid("geo.venues", e.to_string()))?,
+            None => Vec::new(),
+        };
         for v in raw.venues {
             let key = format!("venue \"{}\"", v.id);
-            if v.id.trim().is_empty() || !venue_ids.insert(v.id.clone()) {
+            if v.id.trim().is_empty() || venues.iter().any(|x| x.id == v.id) {
                 return Err(invalid(&key, "id must be set and unique".into()));
             }
             if v.name.trim().is_empty() {
@@ -822,19 +841,44 @@ impl Config {
                 }
                 _ => return Err(invalid(&key, "give both lat and lon, or neither".into())),
             };
-            venues.push(crate::dedupe::Venue {
+            venues.push(crate::geo::venues::Venue {
                 id: v.id,
                 name: v.name,
                 aliases: v.aliases,
+                street: v.street,
+                postcode: v.postcode,
+                city: v.city,
                 geo,
+                accessibility: v.accessibility,
+                url: v.url,
             });
         }
+        let layer = |key: &str, path: &Option<PathBuf>, names: bool| match path {
+            Some(p) => crate::geo::districts::Areas::load(&base.join(p), names)
+                .map_err(|e| invalid(key, e.to_string())),
+            None => Ok(crate::geo::districts::Areas::default()),
+        };
+        let geo = crate::geo::Layers {
+            venues: crate::geo::venues::Registry::new(venues),
+            districts: layer("geo.districts", &raw.geo.districts, true)?,
+            region: layer("geo.region", &raw.geo.region, false)?,
+            drop_outside: match raw.geo.outside_region.as_deref() {
+                None | Some("keep") => false,
+                Some("drop") => true,
+                Some(other) => {
+                    return Err(invalid(
+                        "geo.outside_region",
+                        format!("{other:?}: use \"keep\" or \"drop\""),
+                    ));
+                }
+            },
+        };
 
         Ok(Config {
             vocabulary: std::sync::Arc::new(vocabulary),
             categories_controlled: raw.categories.controlled.unwrap_or(true),
             dedupe,
-            venues: crate::dedupe::Gazetteer::new(venues),
+            geo,
             overrides,
             actors,
             path: path.to_path_buf(),

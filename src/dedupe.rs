@@ -1,7 +1,8 @@
 //! Cross-source de-duplication: which occurrences announce the same real-world event.
 //!
 //! Two occurrences from *different* sources are the same event when
-//! - they take place at the same venue: the same entry of the configured venue gazetteer, or
+//! - they take place at the same venue: the same entry of the venue registry
+//!   ([`crate::geo::venues`]), or
 //!   coordinates within [`Params::distance_m`], or location texts that agree once normalised;
 //! - they start within [`Params::tolerance`] of each other (an all-day occurrence matches
 //!   anything on the same local date);
@@ -16,6 +17,7 @@
 //! near-matches can never glue two events of one source together. False merges are worse than
 //! duplicates: when in doubt, occurrences stay apart.
 
+use crate::geo::venues::{Registry as Gazetteer, contains_run};
 use crate::model::Geo;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -39,55 +41,6 @@ impl Default for Params {
             distance_m: 150.0,
         }
     }
-}
-
-/// A named venue with the spellings sources use for it (`[[venue]]` in the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Venue {
-    pub id: String,
-    pub name: String,
-    pub aliases: Vec<String>,
-    pub geo: Option<Geo>,
-}
-
-/// Looks up venues by the words of a location text.
-#[derive(Debug, Clone, Default)]
-pub struct Gazetteer {
-    /// (venue index, normalised words of one spelling), longest spellings first.
-    spellings: Vec<(usize, Vec<String>)>,
-    pub venues: Vec<Venue>,
-}
-
-impl Gazetteer {
-    /// A gazetteer of these venues.
-    pub fn new(venues: Vec<Venue>) -> Gazetteer {
-        let mut spellings = Vec::new();
-        for (i, v) in venues.iter().enumerate() {
-            for s in std::iter::once(&v.name).chain(&v.aliases) {
-                let words = words(s);
-                if !words.is_empty() {
-                    spellings.push((i, words));
-                }
-            }
-        }
-        spellings.sort_by_key(|s| std::cmp::Reverse(s.1.len()));
-        Gazetteer { spellings, venues }
-    }
-
-    /// The venue a location text names: the one with the longest spelling whose words all
-    /// occur, in order, in the text.
-    pub fn lookup(&self, location: &str) -> Option<usize> {
-        let text = words(location);
-        self.spellings
-            .iter()
-            .find(|(_, s)| contains_run(&text, s))
-            .map(|(i, _)| *i)
-    }
-}
-
-/// Whether `needle` occurs as a contiguous run of words in `hay`.
-fn contains_run(hay: &[String], needle: &[String]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A location text with the bits of its coordinates (a hashable place).
@@ -580,11 +533,11 @@ mod tests {
 
     #[test]
     fn gazetteer_joins_spellings_of_one_venue() {
-        let g = Gazetteer::new(vec![Venue {
+        let g = Gazetteer::new(vec![crate::geo::venues::Venue {
             id: "theater".into(),
             name: "Stadttheater Musterstadt".into(),
             aliases: vec!["Großes Haus".into(), "Theater am Ring".into()],
-            geo: None,
+            ..Default::default()
         }]);
         let c = [
             cand("a", 19, 0, "Faust", "Großes Haus"),

@@ -28,6 +28,7 @@ pub mod config;
 pub mod dedupe;
 pub mod fetch;
 pub mod format;
+pub mod geo;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

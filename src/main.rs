@@ -170,6 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 to: date("to", to)?,
                 categories: category,
                 sources: source,
+                ..Filter::default()
             };
             let body = app.export(format, &filter).await?;
             let mut out = std::io::stdout().lock();

@@ -55,6 +55,8 @@ async fn openapi_document_describes_the_api_and_matches_real_responses() {
         "/api/v1/events/{id}",
         "/api/v1/sources",
         "/api/v1/categories",
+        "/api/v1/venues",
+        "/api/v1/venues/unmatched",
         "/healthz",
         "/api/v1/push/{source}/events",
         "/api/v1/push/{source}/events/{external_id}",

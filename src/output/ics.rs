@@ -57,13 +57,13 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
         let s = &snap.series[si];
         let master = &snap.events[s.master];
         let is_orphan = master.event.recurrence_id.is_some();
-        std::iter::once((master, !is_orphan))
-            .chain(s.overrides.iter().map(|&i| (&snap.events[i], true)))
-            .map(move |(stored, keep_rid)| (s, master, stored, keep_rid))
+        std::iter::once((s.master, !is_orphan))
+            .chain(s.overrides.iter().map(|&i| (i, true)))
+            .map(move |(idx, keep_rid)| (s, master, idx, keep_rid))
     };
     for &si in &wanted {
-        for (_, _, stored, _) in components(si) {
-            for t in times_of(stored) {
+        for (_, _, idx, _) in components(si) {
+            for t in times_of(&snap.events[idx]) {
                 if let EventTime::Local { tz, .. } = t {
                     zones.insert(tz.name().to_string());
                 }
@@ -87,8 +87,9 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
         out.push_str(&vtimezones(&zones, from, to));
     }
     for &si in &wanted {
-        for (s, master, stored, keep_rid) in components(si) {
-            let mut ev = vevent(snap, stored, &s.public_uid, &master.event.start, keep_rid);
+        for (s, master, idx, keep_rid) in components(si) {
+            let stored = &snap.events[idx];
+            let mut ev = vevent(snap, idx, &s.public_uid, &master.event.start, keep_rid);
             if std::ptr::eq(stored, master) && master.event.is_recurring() {
                 // Instances published by another source's event, or hidden by the operator.
                 for x in &s.hidden_instances {
@@ -119,12 +120,15 @@ fn times_of(stored: &StoredEvent) -> impl Iterator<Item = &EventTime> {
 /// EXDATE values take.
 fn vevent(
     snap: &Snapshot,
-    stored: &StoredEvent,
+    idx: usize,
     uid: &str,
     series_start: &EventTime,
     keep_rid: bool,
 ) -> IcsEvent {
+    let stored = &snap.events[idx];
     let e = &stored.event;
+    let place = snap.places.get(idx).copied().unwrap_or_default();
+    let venue = place.venue.map(|v| &snap.geo.venues.venues[v]);
     let mut ev = IcsEvent::new();
     ev.uid(uid);
     ev.append_property(Property::new("DTSTAMP", utc_stamp(&stored.updated_at)));
@@ -147,11 +151,37 @@ fn vevent(
     if let Some(d) = &e.description {
         ev.description(d);
     }
-    if let Some(l) = &e.location {
+    // The location with the venue's name and address added where the source left them out.
+    let location = match venue {
+        Some(v) => Some(v.full_location(e.location.as_deref())),
+        None => e.location.clone(),
+    };
+    if let Some(l) = &location {
         ev.location(l);
     }
-    if let Some(g) = &e.geo {
+    if let Some(g) = &place.geo {
         ev.append_property(Property::new("GEO", format!("{:.6};{:.6}", g.lat, g.lon)));
+        // Apple Calendar shows a map pin from this (and ignores GEO).
+        let title = venue.map_or_else(|| location.clone().unwrap_or_default(), |v| v.name.clone());
+        let clean = |t: &str| -> String {
+            t.chars()
+                .filter(|c| !c.is_control())
+                .map(|c| if c == '"' { '\'' } else { c })
+                .collect()
+        };
+        let mut p = Property::new(
+            "X-APPLE-STRUCTURED-LOCATION",
+            format!("geo:{:.6},{:.6}", g.lat, g.lon),
+        );
+        p.add_parameter("VALUE", "URI");
+        p.add_parameter("X-APPLE-RADIUS", "70");
+        if let Some(addr) = venue.and_then(|v| v.address_line()) {
+            p.add_parameter("X-ADDRESS", &clean(&addr));
+        }
+        if !title.is_empty() {
+            p.add_parameter("X-TITLE", &clean(&title));
+        }
+        ev.append_property(p.done());
     }
     if let Some(u) = &e.url {
         ev.append_property(Property::new("URL", u).add_parameter("VALUE", "URI").done());

@@ -45,11 +45,45 @@ pub struct EventDoc<'a> {
     pub language: Option<&'a str>,
     pub attendance: Attendance,
     pub online_url: Option<&'a str>,
+    /// The venue of the registry the location was matched to.
+    pub venue: Option<VenueDoc<'a>>,
+    /// The district the event's coordinates fall in.
+    pub district: Option<&'a str>,
     /// Every source that announces this event (more than one when merged), publisher first.
     pub sources: Vec<SourceRef<'a>>,
     /// Detail only: which source gave each field of a merged event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<std::collections::BTreeMap<&'static str, &'a str>>,
+}
+
+/// A venue of the registry, as events show it.
+#[derive(Debug, Serialize)]
+pub struct VenueDoc<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub address: Option<Address>,
+    pub geo: Option<Geo>,
+    pub accessibility: Option<&'a str>,
+    pub url: Option<&'a str>,
+    /// How the location was matched: `exact`, `text`, `address` or `proximity`.
+    #[serde(rename = "match")]
+    pub method: Option<crate::geo::venues::Method>,
+}
+
+/// The document of a registry venue.
+pub fn venue_doc(
+    v: &crate::geo::venues::Venue,
+    method: Option<crate::geo::venues::Method>,
+) -> VenueDoc<'_> {
+    VenueDoc {
+        id: &v.id,
+        name: &v.name,
+        address: v.address(),
+        geo: v.geo,
+        accessibility: v.accessibility.as_deref(),
+        url: v.url.as_deref(),
+        method,
+    }
 }
 
 /// One source's announcement of an event.
@@ -106,6 +140,7 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
     let src = snap.source(&series.source);
     let cal_tz = snap.calendar.timezone;
     let zone = row.occurrence.start.zone().unwrap_or(cal_tz);
+    let place = snap.places.get(row.event).copied().unwrap_or_default();
     EventDoc {
         id: &row.id,
         uid: &series.public_uid,
@@ -121,7 +156,7 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
         all_day: row.occurrence.start.is_date(),
         timezone: zone.name(),
         location: ev.location.as_deref(),
-        geo: ev.geo,
+        geo: place.geo,
         categories: &ev.categories,
         url: ev.url.as_deref(),
         status: ev.status,
@@ -138,6 +173,12 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
         language: ev.language.as_deref(),
         attendance: ev.attendance,
         online_url: ev.online_url.as_deref(),
+        venue: place
+            .venue
+            .map(|v| venue_doc(&snap.geo.venues.venues[v], place.method)),
+        district: place
+            .district
+            .map(|d| snap.geo.districts.areas[d].name.as_str()),
         sources: snap
             .members(row)
             .map(|m| {

@@ -183,7 +183,34 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
                 }
                 _ => doc.end.clone(),
             };
+            let resolved = snap.places.get(row.event).copied().unwrap_or_default();
+            let venue = resolved.venue.map(|v| &snap.geo.venues.venues[v]);
             let place = || -> Option<Location> {
+                // A registry venue: its name, address and coordinates.
+                if let Some(v) = venue {
+                    let address = if v.street.is_some() || v.city.is_some() {
+                        PlaceAddress::Postal(PostalAddress {
+                            kind: "PostalAddress",
+                            street_address: v.street.as_deref(),
+                            postal_code: v.postcode.as_deref(),
+                            address_locality: v.city.as_deref(),
+                            address_region: None,
+                            address_country: None,
+                        })
+                    } else {
+                        PlaceAddress::Text(ev.location.as_deref().unwrap_or(v.name.as_str()))
+                    };
+                    return Some(Location::Place(Place {
+                        kind: "Place",
+                        name: v.name.clone(),
+                        address,
+                        geo: resolved.geo.map(|g| GeoCoordinates {
+                            kind: "GeoCoordinates",
+                            latitude: g.lat,
+                            longitude: g.lon,
+                        }),
+                    }));
+                }
                 let address = match ev.address.as_ref().filter(|a| !address_line(a).is_empty()) {
                     Some(a) => PlaceAddress::Postal(postal(a)),
                     None => PlaceAddress::Text(ev.location.as_deref()?),

@@ -234,7 +234,7 @@ impl Parts {
                 dedupe::cluster(
                     &cands,
                     &config.dedupe.params,
-                    &config.venues,
+                    &config.geo.venues,
                     &forced,
                     &forbidden,
                 )
@@ -244,7 +244,7 @@ impl Parts {
                     threshold: 2.0,
                     ..config.dedupe.params.clone()
                 };
-                dedupe::cluster(&cands, &none, &config.venues, &forced, &forbidden)
+                dedupe::cluster(&cands, &none, &config.geo.venues, &forced, &forbidden)
             }
         };
         let rank = |source: &str| -> (i64, i64) {

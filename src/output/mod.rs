@@ -15,7 +15,8 @@ mod merge;
 pub mod xcal;
 
 use crate::config::Config;
-use crate::model::{Event, EventTime, Occurrence, SourceState, StoredEvent, recurrence_key};
+use crate::geo::Place;
+use crate::model::{Event, EventTime, Geo, Occurrence, SourceState, StoredEvent, recurrence_key};
 use crate::normalize::recurrence::{self, Window};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -106,10 +107,14 @@ pub struct Snapshot {
     pub unmatched_overrides: Vec<String>,
     /// The category vocabulary (category filters accept its terms too).
     pub vocabulary: std::sync::Arc<crate::normalize::category::Vocabulary>,
+    /// Where each event takes place (aligned with `events`).
+    pub places: Vec<Place>,
+    /// Venues, districts and region.
+    pub geo: std::sync::Arc<crate::geo::Layers>,
 }
 
 /// Filters shared by every output (`from`/`to` are dates in the calendar's zone, inclusive).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -117,6 +122,24 @@ pub struct Filter {
     pub categories: Vec<String>,
     /// Any of these source ids.
     pub sources: Vec<String>,
+    /// Inside this box: min lon, min lat, max lon, max lat.
+    pub bbox: Option<[f64; 4]>,
+    /// Within `radius_km` of this point.
+    pub near: Option<(Geo, f64)>,
+    /// Any of these districts (by name, case-insensitive).
+    pub districts: Vec<String>,
+    /// Any of these venue ids.
+    pub venues: Vec<String>,
+}
+
+impl Filter {
+    /// Whether the filter needs the place of an occurrence.
+    fn wants_place(&self) -> bool {
+        self.bbox.is_some()
+            || self.near.is_some()
+            || !self.districts.is_empty()
+            || !self.venues.is_empty()
+    }
 }
 
 impl Snapshot {
@@ -158,6 +181,18 @@ impl Snapshot {
                 e.event
                     .withdrawn
                     .is_none_or(|gone| gone + keep_cancelled > now)
+            })
+            .filter(|e| {
+                !config.geo.drop_outside
+                    || config
+                        .geo
+                        .place(
+                            e.event.location.as_deref(),
+                            e.event.address.as_ref(),
+                            e.event.geo,
+                        )
+                        .in_region
+                        != Some(false)
             })
             .collect();
 
@@ -234,6 +269,7 @@ impl Snapshot {
                 aliases.insert(r.own_id.clone(), into);
             }
         }
+        let places = resolve_places(&config.geo, &events);
         let newest = events.iter().map(|e| e.updated_at).max();
         let last_modified = last_change.max(newest).unwrap_or(DateTime::UNIX_EPOCH);
         Snapshot {
@@ -254,6 +290,8 @@ impl Snapshot {
             truncated_series,
             unmatched_overrides: unmatched,
             vocabulary: config.vocabulary.clone(),
+            places,
+            geo: std::sync::Arc::new(config.geo.clone()),
         }
     }
 
@@ -289,6 +327,9 @@ impl Snapshot {
             if !filter.sources.is_empty() && !filter.sources.contains(&s.source) {
                 return false;
             }
+            if filter.wants_place() && !self.place_matches(&self.places[r.event], filter) {
+                return false;
+            }
             if !filter.categories.is_empty() {
                 let cats = &self.events[r.event].event.categories;
                 if !wanted
@@ -300,6 +341,40 @@ impl Snapshot {
             }
             true
         })
+    }
+
+    /// Whether a place passes the geographic parts of a filter.
+    fn place_matches(&self, p: &Place, f: &Filter) -> bool {
+        if !f.venues.is_empty() {
+            let Some(v) = p.venue else { return false };
+            if !f
+                .venues
+                .iter()
+                .any(|id| *id == self.geo.venues.venues[v].id)
+            {
+                return false;
+            }
+        }
+        if !f.districts.is_empty() {
+            let Some(d) = p.district else { return false };
+            let name = &self.geo.districts.areas[d].name;
+            if !f.districts.iter().any(|x| x.eq_ignore_ascii_case(name)) {
+                return false;
+            }
+        }
+        if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
+            let Some(g) = p.geo else { return false };
+            if !(min_lon..=max_lon).contains(&g.lon) || !(min_lat..=max_lat).contains(&g.lat) {
+                return false;
+            }
+        }
+        if let Some((center, km)) = f.near {
+            let Some(g) = p.geo else { return false };
+            if crate::geo::venues::distance_m(center, g) > km * 1000.0 {
+                return false;
+            }
+        }
+        true
     }
 
     /// The published row with this public id.
@@ -334,6 +409,39 @@ impl Snapshot {
     pub fn source(&self, id: &str) -> Option<&SourceInfo> {
         self.sources.iter().find(|s| s.id == id)
     }
+}
+
+/// The place of every event; events with the same location, address and coordinates share
+/// one lookup.
+fn resolve_places(layers: &crate::geo::Layers, events: &[StoredEvent]) -> Vec<Place> {
+    if layers.venues.venues.is_empty()
+        && layers.districts.areas.is_empty()
+        && layers.region.areas.is_empty()
+    {
+        return events
+            .iter()
+            .map(|e| Place {
+                geo: e.event.geo,
+                ..Place::default()
+            })
+            .collect();
+    }
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<(u64, u64)>);
+    let mut cache: HashMap<Key<'_>, Place> = HashMap::new();
+    events
+        .iter()
+        .map(|e| {
+            let ev = &e.event;
+            let key = (
+                ev.location.as_deref(),
+                ev.address.as_ref().and_then(|a| a.street.as_deref()),
+                ev.geo.map(|g| (g.lat.to_bits(), g.lon.to_bits())),
+            );
+            *cache.entry(key).or_insert_with(|| {
+                layers.place(ev.location.as_deref(), ev.address.as_ref(), ev.geo)
+            })
+        })
+        .collect()
 }
 
 /// Groups components into series: per source and UID, the master (no RECURRENCE-ID) and its

@@ -18,6 +18,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/events/{id}", get(event))
         .route("/api/v1/sources", get(sources))
         .route("/api/v1/categories", get(categories))
+        .route("/api/v1/venues", get(venues))
+        .route("/api/v1/venues/unmatched", get(unmatched_venues))
         .route("/healthz", get(health))
 }
 
@@ -164,6 +166,96 @@ async fn categories(State(state): State<AppState>) -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         body,
+    )
+        .into_response()
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/venues",
+    tag = "read",
+    responses((status = 200, description = "The venue registry with the district of each venue and its published occurrences"))
+)]
+/// The venue registry: every venue with its district and how many published occurrences it has.
+async fn venues(State(state): State<AppState>) -> Response {
+    let snap = state.snapshot.get();
+    let mut counts = vec![0usize; snap.geo.venues.venues.len()];
+    for row in snap.select(&Filter::default()) {
+        if let Some(v) = snap.places[row.event].venue {
+            counts[v] += 1;
+        }
+    }
+    let docs: Vec<_> = snap
+        .geo
+        .venues
+        .venues
+        .iter()
+        .zip(&counts)
+        .map(|(v, n)| {
+            let district = v
+                .geo
+                .and_then(|g| snap.geo.districts.find(g))
+                .map(|d| snap.geo.districts.areas[d].name.as_str());
+            let mut doc = serde_json::to_value(json::venue_doc(v, None)).unwrap_or_default();
+            if let Some(o) = doc.as_object_mut() {
+                o.remove("match");
+                o.insert("district".into(), serde_json::json!(district));
+                o.insert("events".into(), serde_json::json!(n));
+            }
+            doc
+        })
+        .collect();
+    no_cache_json(&serde_json::json!({ "venues": docs }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/venues/unmatched",
+    tag = "read",
+    responses((status = 200, description = "Per source, the location texts that match no venue, with counts"))
+)]
+/// Location texts no venue matched, per source, most frequent first: what to add as aliases.
+async fn unmatched_venues(State(state): State<AppState>) -> Response {
+    let snap = state.snapshot.get();
+    let mut per_source: std::collections::BTreeMap<&str, std::collections::HashMap<&str, usize>> =
+        Default::default();
+    for row in snap.rows.iter() {
+        let Some(loc) = snap.events[row.event].event.location.as_deref() else {
+            continue;
+        };
+        if snap.places[row.event].venue.is_none() {
+            let source = snap.series[row.series].source.as_str();
+            *per_source
+                .entry(source)
+                .or_default()
+                .entry(loc)
+                .or_default() += 1;
+        }
+    }
+    let docs: Vec<_> = per_source
+        .into_iter()
+        .map(|(source, locs)| {
+            let mut locs: Vec<(&str, usize)> = locs.into_iter().collect();
+            locs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            serde_json::json!({
+                "source": source,
+                "locations": locs
+                    .iter()
+                    .map(|(l, n)| serde_json::json!({"location": l, "occurrences": n}))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    no_cache_json(&serde_json::json!({ "sources": docs }))
+}
+
+fn no_cache_json(doc: &serde_json::Value) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, JSON),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        json::to_json(doc),
     )
         .into_response()
 }

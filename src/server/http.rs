@@ -78,13 +78,37 @@ pub struct Query {
     pub cursor: Option<String>,
 }
 
+/// Radius of `near` without `radius_km`, and the largest accepted.
+pub const DEFAULT_RADIUS_KM: f64 = 5.0;
+pub const MAX_RADIUS_KM: f64 = 200.0;
+
+/// `count` comma-separated finite numbers.
+fn numbers(param: &'static str, value: &str, count: usize) -> Result<Vec<f64>, ApiError> {
+    let n: Vec<f64> = value
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::bad_param(param, format!("must be {count} comma-separated numbers"))
+        })?;
+    if n.len() != count || n.iter().any(|x| !x.is_finite()) {
+        return Err(ApiError::bad_param(
+            param,
+            format!("must be {count} comma-separated numbers"),
+        ));
+    }
+    Ok(n)
+}
+
 /// Largest span `from`..`to` accepted, in days.
 pub const MAX_RANGE_DAYS: i64 = 3660;
 
-/// Parses `from`, `to`, `category`, `source` (both repeatable or comma-separated), `limit`,
-/// `cursor`. Unknown parameters are ignored (calendar clients add their own).
+/// Parses `from`, `to`, `category`, `source`, `district`, `venue` (repeatable or
+/// comma-separated), `bbox=minlon,minlat,maxlon,maxlat`, `near=lat,lon` with `radius_km`,
+/// `limit`, `cursor`. Unknown parameters are ignored (calendar clients add their own).
 pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
     let mut q = Query::default();
+    let (mut near, mut radius) = (None, None);
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let value = value.trim();
         match key.as_ref() {
@@ -111,8 +135,55 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
                 q.limit = Some(n);
             }
             "cursor" if !value.is_empty() => q.cursor = Some(value.to_string()),
+            "district" => q.filter.districts.extend(split_list(value)),
+            "venue" => q.filter.venues.extend(split_list(value)),
+            "bbox" => {
+                let n = numbers("bbox", value, 4)?;
+                let [min_lon, min_lat, max_lon, max_lat] = [n[0], n[1], n[2], n[3]];
+                if min_lon > max_lon
+                    || min_lat > max_lat
+                    || crate::model::Geo::new(min_lat, min_lon).is_none()
+                    || crate::model::Geo::new(max_lat, max_lon).is_none()
+                {
+                    return Err(ApiError::bad_param(
+                        "bbox",
+                        "must be minlon,minlat,maxlon,maxlat within -180..180 and -90..90",
+                    ));
+                }
+                q.filter.bbox = Some([min_lon, min_lat, max_lon, max_lat]);
+            }
+            "near" => {
+                let n = numbers("near", value, 2)?;
+                let g = crate::model::Geo::new(n[0], n[1]).ok_or_else(|| {
+                    ApiError::bad_param("near", "must be lat,lon within -90..90 and -180..180")
+                })?;
+                near = Some(g);
+            }
+            "radius_km" => {
+                let r: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| r.is_finite() && *r > 0.0 && *r <= MAX_RADIUS_KM)
+                    .ok_or_else(|| {
+                        ApiError::bad_param(
+                            "radius_km",
+                            format!("must be a number above 0 and at most {MAX_RADIUS_KM}"),
+                        )
+                    })?;
+                radius = Some(r);
+            }
             _ => {}
         }
+    }
+    match (near, radius) {
+        (Some(g), r) => q.filter.near = Some((g, r.unwrap_or(DEFAULT_RADIUS_KM))),
+        (None, Some(_)) => {
+            return Err(ApiError::bad_param(
+                "radius_km",
+                "needs `near=lat,lon` to measure from",
+            ));
+        }
+        (None, None) => {}
     }
     if let (Some(from), Some(to)) = (q.filter.from, q.filter.to) {
         if to < from {

@@ -35,6 +35,8 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
         super::api::event,
         super::api::sources,
         super::api::categories,
+        super::api::venues,
+        super::api::unmatched_venues,
         super::api::health,
         super::push::create,
         super::push::replace,
@@ -261,6 +263,11 @@ pub struct Event {
     #[schema(pattern = "^(offline|online|mixed)$")]
     attendance: String,
     online_url: Option<String>,
+    /// The registry venue the location was matched to (`id`, `name`, `address`, `geo`,
+    /// `accessibility`, `url`, `match`: exact, text, address or proximity).
+    venue: Option<serde_json::Value>,
+    /// The district the coordinates fall in.
+    district: Option<String>,
     /// Every source that announces this event (more than one when merged), publisher first.
     sources: Vec<SourceRef>,
     /// Detail only (`/api/v1/events/{id}`) and only for merged events: field name -> id of the
