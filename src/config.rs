@@ -162,6 +162,8 @@ pub struct FetchConfig {
     /// When set, local file sources must resolve (after following symlinks) inside one of these
     /// directories.
     pub file_roots: Vec<PathBuf>,
+    /// Geocoding of unmatched addresses (`[geocoder]`; off when absent).
+    pub geocoder: Option<crate::geo::geocoder::GeocoderConfig>,
 }
 
 /// One feed to pull.
@@ -283,10 +285,19 @@ struct RawConfig {
     venues: Vec<RawVenue>,
     #[serde(default)]
     geo: RawGeo,
+    geocoder: Option<RawGeocoder>,
     #[serde(default)]
     categories: RawCategories,
     #[serde(default, rename = "category")]
     category: Vec<RawCategory>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGeocoder {
+    url: String,
+    per_second: Option<u32>,
+    max_per_fetch: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -590,6 +601,33 @@ impl Config {
                 .map_err(|m| invalid("fetch.max_interval", m))?,
             per_host_concurrency: raw.fetch.per_host_concurrency.unwrap_or(2),
             file_roots: raw.fetch.file_roots.iter().map(|r| base.join(r)).collect(),
+            geocoder: match &raw.geocoder {
+                None => None,
+                Some(g) => {
+                    let url = url::Url::parse(g.url.trim())
+                        .ok()
+                        .filter(|u| {
+                            matches!(u.scheme(), "http" | "https")
+                                && u.username().is_empty()
+                                && u.password().is_none()
+                        })
+                        .ok_or_else(|| {
+                            invalid(
+                                "geocoder.url",
+                                format!("{:?} is not an http(s) URL without credentials", g.url),
+                            )
+                        })?;
+                    let per_second = g.per_second.unwrap_or(1);
+                    if !(1..=50).contains(&per_second) {
+                        return Err(invalid("geocoder.per_second", "must be 1 to 50".into()));
+                    }
+                    Some(crate::geo::geocoder::GeocoderConfig {
+                        url,
+                        per_second,
+                        max_per_fetch: g.max_per_fetch.unwrap_or(20),
+                    })
+                }
+            },
         };
         if fetch.min_interval > fetch.max_interval {
             return Err(invalid(

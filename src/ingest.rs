@@ -370,6 +370,7 @@ async fn ingest_once<S: Store>(
     state.pending_shrink = 0;
     let mut events = events;
     adopt_identities(&mut events, &stored);
+    geocode(cfg, store, fetcher, &mut events, now).await?;
     let merged = keep_past(events, &stored, &future, cfg, now);
     record_success(&mut state, now);
     state.etag = etag;
@@ -468,6 +469,54 @@ fn count_occurrences<'a>(
                 .sum(),
         })
         .sum()
+}
+
+/// Adds coordinates to events whose place is neither given nor a known venue, through the
+/// geocoder (if configured): cached answers always, at most `max_per_fetch` new lookups.
+async fn geocode<S: Store>(
+    cfg: &Config,
+    store: &S,
+    fetcher: &Fetcher,
+    events: &mut [Event],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(geocoder) = fetcher.geocoder() else {
+        return Ok(());
+    };
+    let mut answers: HashMap<String, Option<crate::model::Geo>> = HashMap::new();
+    let mut asked = 0;
+    for ev in events.iter_mut() {
+        if ev.geo.is_some()
+            || cfg
+                .geo
+                .venues
+                .resolve(ev.location.as_deref(), ev.address.as_ref(), None)
+                .is_some()
+        {
+            continue;
+        }
+        let Some(query) = crate::geo::geocoder::query_for(ev) else {
+            continue;
+        };
+        if let Some(known) = answers.get(&query) {
+            ev.geo = *known;
+            continue;
+        }
+        if let Some(hit) = store.geocode_cached(&query).await? {
+            ev.geo = hit;
+            answers.insert(query, hit);
+            continue;
+        }
+        if asked >= geocoder.max_per_fetch() {
+            continue;
+        }
+        asked += 1;
+        if let Some(answer) = geocoder.lookup(fetcher, store, &query, now).await? {
+            ev.geo = answer;
+            answers.insert(query, answer);
+        }
+    }
+    Ok(())
 }
 
 /// Gives events of a source that regenerates its UIDs on every export their stored identity

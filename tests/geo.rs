@@ -4,6 +4,7 @@
 mod common;
 
 use regiocal::app::App;
+use regiocal::store::Store;
 use serde_json::Value;
 use std::path::Path;
 
@@ -260,4 +261,94 @@ async fn bad_geographic_parameters_are_400_naming_the_parameter() {
         assert_eq!(body["parameter"], param, "{query}: {body}");
         assert_eq!(s.get(&format!("/calendar.ics?{query}")).await.status(), 400);
     }
+}
+
+#[tokio::test]
+async fn unmatched_addresses_are_geocoded_once_through_the_configured_service() {
+    use common::{Reply, StubServer};
+    let stub = StubServer::start().await;
+    let feed = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//T//DE\r\n\
+        BEGIN:VEVENT\r\nUID:a@t\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:20261205T180000Z\r\n\
+        SUMMARY:Basar\r\nLOCATION:Gemeindehaus Nord\\, Lindenweg 3\\, Musterstadt\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:b@t\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:20261206T180000Z\r\n\
+        SUMMARY:Basar\r\nLOCATION:Gemeindehaus Nord\\, Lindenweg 3\\, Musterstadt\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:c@t\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:20261207T180000Z\r\n\
+        SUMMARY:Lesung\r\nLOCATION:Stadtbibliothek Musterstadt\r\nEND:VEVENT\r\n\
+        END:VCALENDAR\r\n";
+    stub.script(
+        "/feed.ics",
+        vec![Reply::Feed {
+            body: feed.as_bytes().to_vec(),
+            etag: None,
+        }],
+    );
+    stub.script(
+        "/search",
+        vec![Reply::Raw {
+            status: 200,
+            body: br#"[{"lat": "51.5222", "lon": "7.4511", "display_name": "Lindenweg 3"}]"#
+                .to_vec(),
+            content_type: "application/json",
+        }],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let venues = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/venues.csv");
+    let text = format!(
+        "[geo]\nvenues = \"{}\"\n[geocoder]\nurl = \"{}\"\nper_second = 5\n{}",
+        venues.display(),
+        stub.url("/search"),
+        common::source_block("gemeinde", &stub.url("/feed.ics"))
+    );
+    let (_, cfg) = common::write_config(dir.path(), &text);
+    let app = App::open(cfg).await.unwrap();
+    let run = || async {
+        let src = app.config.source("gemeinde").unwrap();
+        regiocal::ingest::ingest_source(
+            &app.config,
+            app.store.as_ref(),
+            &app.fetcher,
+            src,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+    };
+    let r = run().await;
+    assert!(r.error.is_none(), "{r:?}");
+    // One request for the two events at the same address; none for the known venue.
+    let asked = stub.hits("/search");
+    assert_eq!(asked.len(), 1);
+    let stored = app.store.source_events("gemeinde").await.unwrap();
+    let geo = |uid: &str| {
+        stored
+            .iter()
+            .find(|s| s.event.uid == uid)
+            .unwrap()
+            .event
+            .geo
+    };
+    assert_eq!(geo("a@t"), regiocal::model::Geo::new(51.5222, 7.4511));
+    assert_eq!(geo("b@t"), geo("a@t"));
+    assert_eq!(geo("c@t"), None, "a registry venue needs no geocoding");
+    // The answer is cached: a changed feed asks again for nothing.
+    stub.script(
+        "/feed.ics",
+        vec![Reply::Feed {
+            body: feed
+                .replace("SUMMARY:Lesung", "SUMMARY:Lesung am Abend")
+                .into_bytes(),
+            etag: None,
+        }],
+    );
+    run().await;
+    assert_eq!(stub.hits("/search").len(), 1);
+    let snap = app.snapshot().await.unwrap();
+    let all = regiocal::output::Filter::default();
+    let doc = snap
+        .select(&all)
+        .map(|r| serde_json::to_value(regiocal::output::json::event_doc(&snap, r, false)).unwrap())
+        .find(|d| d["title"] == "Basar")
+        .unwrap();
+    assert_eq!(doc["geo"]["lat"], 51.5222);
+    assert_eq!(doc["district"], Value::Null, "no district layer configured");
 }

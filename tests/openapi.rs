@@ -106,9 +106,11 @@ async fn openapi_document_describes_the_api_and_matches_real_responses() {
     let page = get_json(&client, format!("{base}/api/v1/events?limit=5")).await;
     let event = &page["events"][0];
     assert!(event.is_object(), "fixture must give events: {page}");
-    // `provenance` is only in the detail of a merged event.
+    // `provenance` is only in the detail of a merged event, `outside_region` only on events
+    // outside the configured region.
     let mut documented = keys(&schemas["Event"]["properties"]);
     assert!(documented.remove("provenance"));
+    assert!(documented.remove("outside_region"));
     assert_eq!(keys(event), documented);
     let sources = get_json(&client, format!("{base}/api/v1/sources")).await;
     assert_eq!(

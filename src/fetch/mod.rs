@@ -89,9 +89,15 @@ pub struct Fetcher {
     per_host: usize,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     file_roots: Vec<std::path::PathBuf>,
+    geocoder: Option<crate::geo::geocoder::Geocoder>,
 }
 
 impl Fetcher {
+    /// The geocoder, when `[geocoder]` is configured.
+    pub fn geocoder(&self) -> Option<&crate::geo::geocoder::Geocoder> {
+        self.geocoder.as_ref()
+    }
+
     /// Builds the client from the `[fetch]` settings, resolving names with the system resolver.
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
         Fetcher::with_lookup(cfg, Arc::new(SystemLookup))
@@ -131,6 +137,10 @@ impl Fetcher {
             per_host: cfg.per_host_concurrency,
             hosts: Arc::new(Mutex::new(HashMap::new())),
             file_roots: cfg.file_roots.clone(),
+            geocoder: cfg
+                .geocoder
+                .clone()
+                .map(crate::geo::geocoder::Geocoder::new),
         })
     }
 

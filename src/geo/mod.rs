@@ -6,6 +6,7 @@
 //! refetching anything.
 
 pub mod districts;
+pub mod geocoder;
 pub mod venues;
 
 use crate::model::{Address, Geo};

@@ -49,6 +49,9 @@ pub struct EventDoc<'a> {
     pub venue: Option<VenueDoc<'a>>,
     /// The district the event's coordinates fall in.
     pub district: Option<&'a str>,
+    /// Set (true) when a region boundary is configured and the event is outside it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub outside_region: bool,
     /// Every source that announces this event (more than one when merged), publisher first.
     pub sources: Vec<SourceRef<'a>>,
     /// Detail only: which source gave each field of a merged event.
@@ -176,6 +179,7 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
         venue: place
             .venue
             .map(|v| venue_doc(&snap.geo.venues.venues[v], place.method)),
+        outside_region: place.in_region == Some(false),
         district: place
             .district
             .map(|d| snap.geo.districts.areas[d].name.as_str()),

@@ -268,6 +268,8 @@ pub struct Event {
     venue: Option<serde_json::Value>,
     /// The district the coordinates fall in.
     district: Option<String>,
+    /// Present (true) only when the event is outside the configured region.
+    outside_region: Option<bool>,
     /// Every source that announces this event (more than one when merged), publisher first.
     sources: Vec<SourceRef>,
     /// Detail only (`/api/v1/events/{id}`) and only for merged events: field name -> id of the

@@ -101,4 +101,18 @@ pub trait Store: Send + Sync + 'static {
     /// When any source's events last changed (never moves backwards).
     fn last_change(&self)
     -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+
+    /// A cached geocoder answer for a query: `Some(None)` = known not to be found.
+    fn geocode_cached(
+        &self,
+        query: &str,
+    ) -> impl Future<Output = Result<Option<Option<crate::model::Geo>>, StoreError>> + Send;
+
+    /// Caches a geocoder answer.
+    fn save_geocode(
+        &self,
+        query: &str,
+        answer: Option<crate::model::Geo>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
