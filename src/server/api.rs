@@ -45,16 +45,31 @@ async fn events(
 ) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
     let snap = state.snapshot.get();
-    let body = json::render_events(
-        &snap,
-        &q.filter,
-        Some(q.limit.unwrap_or(DEFAULT_LIMIT)),
-        q.cursor.as_deref(),
-    )
-    .map_err(|e| ApiError::bad_param("cursor", e.to_string()))?;
-    Ok(cacheable(
+    let key = format!("events?{}", raw.as_deref().unwrap_or(""));
+    let mut bad_cursor = None;
+    let rendered = state.snapshot.cache().get_or_render(&snap, &key, || {
+        json::render_events(
+            &snap,
+            &q.filter,
+            Some(q.limit.unwrap_or(DEFAULT_LIMIT)),
+            q.cursor.as_deref(),
+        )
+        .unwrap_or_else(|e| {
+            bad_cursor = Some(e);
+            String::new()
+        })
+    });
+    if let Some(e) = bad_cursor {
+        return Err(ApiError::bad_param("cursor", e.to_string()));
+    }
+    if rendered.body.is_empty() {
+        // A bad cursor rendered by a concurrent request: check it again.
+        json::render_events(&snap, &q.filter, Some(1), q.cursor.as_deref())
+            .map_err(|e| ApiError::bad_param("cursor", e.to_string()))?;
+    }
+    Ok(super::http::rendered_response(
         &headers,
-        body,
+        &rendered,
         JSON,
         snap.last_modified,
         max_age(&snap),

@@ -2,7 +2,7 @@
 //! `/api/v1/events.jsonld`, all filterable like the JSON API.
 
 use super::AppState;
-use super::http::{ApiError, cacheable, parse_query};
+use super::http::{ApiError, parse_query, rendered_response};
 use crate::output::{Filter, Snapshot, atom, ics, jcal, jsonld, xcal};
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -71,10 +71,14 @@ async fn feed(
 ) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
     let snap = state.snapshot.get();
-    let body = kind.render(&snap, &q.filter);
-    Ok(cacheable(
+    let key = format!("{}?{}", kind.filename(), raw.as_deref().unwrap_or(""));
+    let rendered = state
+        .snapshot
+        .cache()
+        .get_or_render(&snap, &key, || kind.render(&snap, &q.filter));
+    Ok(rendered_response(
         &headers,
-        body,
+        &rendered,
         kind.content_type(),
         snap.last_modified,
         snap.calendar.refresh_minutes * 60,

@@ -265,6 +265,59 @@ pub fn cacheable(
     (StatusCode::OK, headers, body).into_response()
 }
 
+/// A cached rendering as a response: 304 when `If-None-Match` names it, else the body in the
+/// best coding the client accepts, with ETag, Last-Modified, Cache-Control and
+/// `Vary: Accept-Encoding`.
+pub fn rendered_response(
+    req_headers: &HeaderMap,
+    rendered: &super::cache::Rendered,
+    content_type: &'static str,
+    last_modified: DateTime<Utc>,
+    max_age_secs: u32,
+    extra: &[(header::HeaderName, String)],
+) -> Response {
+    use super::cache::Coding;
+    let (body, coding, tag) = rendered.encoded(Coding::negotiate(req_headers));
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(
+        &last_modified
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string(),
+    ) {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age_secs}")) {
+        headers.insert(header::CACHE_CONTROL, v);
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    for (name, value) in extra {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name.clone(), v);
+        }
+    }
+    let since = req_headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok());
+    let unchanged_since = !req_headers.contains_key(header::IF_NONE_MATCH)
+        && since.is_some_and(|t| last_modified.timestamp() <= t.timestamp());
+    if rendered.not_modified(req_headers) || unchanged_since {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(enc) = coding.header() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    (StatusCode::OK, headers, body).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

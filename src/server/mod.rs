@@ -5,6 +5,7 @@
 //! future (tests bind `127.0.0.1:0` and pass their own).
 
 mod api;
+pub mod cache;
 mod feed;
 mod http;
 pub mod openapi;
@@ -19,14 +20,23 @@ use tokio::net::TcpListener;
 
 pub use http::{ApiError, parse_date};
 
-/// The current snapshot, replaceable while requests read the old one.
+/// The current snapshot, replaceable while requests read the old one, with the renderings
+/// made from it.
 #[derive(Clone)]
-pub struct SnapshotCell(Arc<RwLock<Arc<Snapshot>>>);
+pub struct SnapshotCell(Arc<RwLock<Arc<Snapshot>>>, Arc<cache::RenderCache>);
 
 impl SnapshotCell {
     /// A cell holding `snap`.
     pub fn new(snap: Snapshot) -> SnapshotCell {
-        SnapshotCell(Arc::new(RwLock::new(Arc::new(snap))))
+        SnapshotCell(
+            Arc::new(RwLock::new(Arc::new(snap))),
+            Arc::new(cache::RenderCache::default()),
+        )
+    }
+
+    /// Renderings of the current snapshot.
+    pub fn cache(&self) -> &cache::RenderCache {
+        &self.1
     }
 
     /// The current snapshot.

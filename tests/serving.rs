@@ -1,0 +1,127 @@
+//! Serving from the render cache: compressed variants with their own ETags, `Vary`, 304 for
+//! `If-None-Match` and `If-Modified-Since`, HEAD, and a new snapshot replacing cached bodies.
+
+mod common;
+
+use regiocal::app::App;
+use std::io::Read;
+
+#[tokio::test]
+async fn feeds_are_served_compressed_cached_and_conditionally() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = common::source_block(
+        "buergerhaus",
+        &common::fixture_path("ics/nextcloud.ics")
+            .display()
+            .to_string(),
+    );
+    let (_, cfg) = common::write_config(dir.path(), &sources);
+    let app = App::open(cfg).await.unwrap();
+    app.fetch_all(None, |_| {}).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(listener, async {
+        let _ = rx.await;
+    }));
+    // Without the client's own decompression, to see what the server sends.
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .build()
+        .unwrap();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut r = client.get(format!("{base}{path}"));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send()
+    };
+
+    let plain = get("/calendar.ics", &[]).await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers()["vary"], "Accept-Encoding");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let tag = plain.headers()["etag"].to_str().unwrap().to_string();
+    let last_modified = plain.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let text = plain.text().await.unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\n"));
+
+    // gzip and brotli: the same bytes once decoded, each with its own ETag.
+    let gz = get("/calendar.ics", &[("accept-encoding", "gzip")])
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz_tag = gz.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(gz_tag, tag);
+    let bytes = gz.bytes().await.unwrap();
+    assert!(bytes.len() < text.len() / 2);
+    let mut back = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut back)
+        .unwrap();
+    assert_eq!(back, text);
+    let br = get("/calendar.ics", &[("accept-encoding", "gzip, br")])
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let br_tag = br.headers()["etag"].to_str().unwrap().to_string();
+    let bytes = br.bytes().await.unwrap();
+    let mut out = Vec::new();
+    brotli::BrotliDecompress(&mut &bytes[..], &mut out).unwrap();
+    assert_eq!(out, text.as_bytes());
+
+    // Conditional requests, for every representation's ETag and by date.
+    for t in [&tag, &gz_tag, &br_tag] {
+        let r = get(
+            "/calendar.ics",
+            &[("if-none-match", t), ("accept-encoding", "gzip")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 304, "{t}");
+        assert_eq!(r.headers()["etag"], gz_tag.as_str());
+    }
+    let r = get("/calendar.ics", &[("if-modified-since", &last_modified)])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let r = get(
+        "/calendar.ics",
+        &[("if-modified-since", "Mon, 01 Jan 2001 00:00:00 GMT")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // HEAD: the headers without a body.
+    let head = client
+        .head(format!("{base}/calendar.ics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["etag"], tag.as_str());
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    // Filtered feeds and JSON pages are cached under their own query.
+    let music = get("/calendar.ics?category=music", &[]).await.unwrap();
+    assert_ne!(music.headers()["etag"], tag.as_str());
+    let page = get("/api/v1/events?limit=2", &[("accept-encoding", "gzip")])
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["vary"], "Accept-Encoding");
+    let bad = get("/api/v1/events?cursor=zzz", &[]).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad = get("/api/v1/events?cursor=zzz", &[]).await.unwrap();
+    assert_eq!(
+        bad.status(),
+        400,
+        "a bad cursor stays an error when asked again"
+    );
+}
