@@ -57,6 +57,7 @@ async fn openapi_document_describes_the_api_and_matches_real_responses() {
         "/api/v1/categories",
         "/api/v1/venues",
         "/api/v1/venues/unmatched",
+        "/api/v1/stats",
         "/healthz",
         "/api/v1/push/{source}/events",
         "/api/v1/push/{source}/events/{external_id}",

@@ -116,6 +116,15 @@ async fn feeds_are_served_compressed_cached_and_conditionally() {
         .unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["vary"], "Accept-Encoding");
+    let stats: serde_json::Value = get("/api/v1/stats", &[])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["sources"], 1);
+    assert!(stats["published"].as_u64().unwrap() > 5);
+    assert_eq!(stats["merged_duplicates"], 0);
     let bad = get("/api/v1/events?cursor=zzz", &[]).await.unwrap();
     assert_eq!(bad.status(), 400);
     let bad = get("/api/v1/events?cursor=zzz", &[]).await.unwrap();

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sources", get(sources))
         .route("/api/v1/categories", get(categories))
         .route("/api/v1/venues", get(venues))
+        .route("/api/v1/stats", get(stats))
         .route("/api/v1/venues/unmatched", get(unmatched_venues))
         .route("/healthz", get(health))
 }
@@ -262,6 +263,43 @@ async fn unmatched_venues(State(state): State<AppState>) -> Response {
         })
         .collect();
     no_cache_json(&serde_json::json!({ "sources": docs }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    tag = "ops",
+    responses((status = 200, description = "Counts: sources, stored components, series, occurrences, published events, merged duplicates, venues, districts"))
+)]
+/// What the calendar holds right now.
+async fn stats(State(state): State<AppState>) -> Response {
+    let snap = state.snapshot.get();
+    let published = snap.select(&Filter::default()).count();
+    let merged = snap.rows.iter().filter(|r| r.merged_into.is_some()).count();
+    let hidden = snap.rows.iter().filter(|r| r.hidden).count();
+    let with_venue = snap
+        .select(&Filter::default())
+        .filter(|r| snap.places[r.event].venue.is_some())
+        .count();
+    let doc = serde_json::json!({
+        "sources": snap.sources.len(),
+        "sources_failing": snap.sources.iter().filter(|s| s.state.error_count >= 3).count(),
+        "series": snap.series.len(),
+        "occurrences": snap.rows.len(),
+        "published": published,
+        "merged_duplicates": merged,
+        "hidden_by_overrides": hidden,
+        "published_with_venue": with_venue,
+        "venues": snap.geo.venues.venues.len(),
+        "districts": snap.geo.districts.areas.len(),
+        "truncated_series": snap.truncated_series,
+        "window": {
+            "start": snap.window.start.to_rfc3339(),
+            "end": snap.window.end.to_rfc3339(),
+        },
+        "last_modified": snap.last_modified.to_rfc3339(),
+    });
+    no_cache_json(&doc)
 }
 
 fn no_cache_json(doc: &serde_json::Value) -> Response {

@@ -37,6 +37,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
         super::api::categories,
         super::api::venues,
         super::api::unmatched_venues,
+        super::api::stats,
         super::api::health,
         super::push::create,
         super::push::replace,
