@@ -813,7 +813,15 @@ async fn row13_odd_encodings_and_nul_bytes_are_decoded_replaced_or_stripped() {
         .map(|b| if b == 1 { 0xFF } else { b })
         .collect::<Vec<u8>>();
     let nul = text.replace("Straßenfest", "Stra\0ßen\0fest").into_bytes();
-    let cases: Vec<(&str, Vec<u8>, &'static str, &str, Option<&str>)> = vec![
+    /// What, body, Content-Type, expected location, expected first warning.
+    type Case = (
+        &'static str,
+        Vec<u8>,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "utf-16le",
             utf16(true),
