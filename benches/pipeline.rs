@@ -13,6 +13,8 @@
 //! * `snapshot/build_10x1000`   grouping into series + recurrence expansion for the window
 //! * `render/ics_10x1000`       the merged iCalendar feed (elements: VEVENTs written)
 //! * `render/json_10x1000`      the JSON occurrence list (elements: occurrences written)
+//! * `row5/hostile_recurrence`  RELIABILITY.md row 5: snapshot of `fixtures/ics/hostile-recurrence.ics`
+//!   (FREQ=SECONDLY without end, COUNT=1000000000, every occurrence EXDATEd); target < 100 ms
 //!
 //! Run: `cargo bench --bench pipeline` (about a minute on 2 cores, plus the build).
 
@@ -237,6 +239,38 @@ fn bench_render(c: &mut Criterion, d: &Data) {
     g.finish();
 }
 
+/// RELIABILITY.md row 5: expanding exploding recurrences is bounded by the window and by
+/// `max_occurrences_per_series`, so building their snapshot stays fast (target < 100 ms).
+fn bench_row5(c: &mut Criterion, d: &Data) {
+    let body = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ics/hostile-recurrence.ics"),
+    )
+    .expect("hostile-recurrence.ics");
+    let (_, parsed) = format::parse(&body, FormatChoice::Auto, None, &ctx()).unwrap();
+    let (events, _) = normalize::normalize(parsed.events, &NormalizeOptions::default());
+    let source = d.config.sources[0].id.clone();
+    let stored: Vec<StoredEvent> = events
+        .into_iter()
+        .map(|event| StoredEvent {
+            source: source.clone(),
+            event,
+            first_seen: d.now,
+            updated_at: d.now,
+            revision: 0,
+        })
+        .collect();
+    let mut g = c.benchmark_group("row5");
+    g.throughput(Throughput::Elements(stored.len() as u64));
+    g.bench_function("hostile_recurrence", |b| {
+        b.iter_batched(
+            || stored.clone(),
+            |stored| Snapshot::build(&d.config, stored, vec![], Some(d.now), d.now),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
 fn main() {
     let data = setup();
     let mut c = Criterion::default()
@@ -248,5 +282,6 @@ fn main() {
     bench_normalize(&mut c, &data);
     bench_snapshot(&mut c, &data);
     bench_render(&mut c, &data);
+    bench_row5(&mut c, &data);
     c.final_summary();
 }

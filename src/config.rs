@@ -1051,11 +1051,19 @@ mod tests {
     }
 
     #[test]
-    fn refuses_odd_urls() {
+    /// RELIABILITY.md row 17: refused when the config is loaded (sources are only registered
+    /// there), and the error never repeats the credentials.
+    fn row17_odd_urls_are_refused_at_registration_without_showing_credentials() {
         for (url, needle) in [
             ("ftp://example.org/a.ics", "unsupported scheme"),
             ("gopher://example.org/", "unsupported scheme"),
             ("http://u:p@example.org/a.ics", "credentials"),
+            (
+                "https://kultur:geheim-4711@example.org/a.ics",
+                "credentials",
+            ),
+            ("https://nur-name@example.org/a.ics", "credentials"),
+            ("HTTPS://:geheim-4711@example.org/a.ics", "credentials"),
             ("file:///etc/passwd", "plain path"),
         ] {
             let err = parse(&format!(
@@ -1067,7 +1075,13 @@ mod tests {
                 err.contains("source \"a\": url: ") && err.contains(needle),
                 "{url}: {err}"
             );
+            for secret in ["geheim-4711", "u:p@", "nur-name"] {
+                assert!(!err.contains(secret), "{url}: {err}");
+            }
         }
+        // Shown URLs (logs, /api/v1/sources) never carry credentials either.
+        let shown = SourceLocation::Http("https://u:geheim@example.org/a.ics".parse().unwrap());
+        assert_eq!(shown.to_string(), "https://example.org/a.ics");
     }
 
     #[test]

@@ -518,7 +518,7 @@ Eintritt frei.</summary>
 }
 
 #[test]
-fn markup_in_fields_is_escaped_and_the_feed_stays_well_formed() {
+fn row7_markup_in_fields_is_escaped_and_the_atom_feed_stays_well_formed() {
     let mut ev = Event::new(
         "evil",
         "<script>alert(\"x\")</script> & \"Co\" ]]>",

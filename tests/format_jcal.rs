@@ -320,7 +320,7 @@ fn problems_found_by_the_icalendar_rules_are_reported_too() {
 }
 
 #[test]
-fn values_cannot_inject_lines() {
+fn row6_values_cannot_inject_lines_in_jcal() {
     let parsed = jcal(&one_event(
         r#",
         ["description", {}, "text", "Zeile 1\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:Eingeschleust"],

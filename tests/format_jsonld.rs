@@ -270,7 +270,7 @@ fn theatre_page_event_schedule_becomes_one_weekly_series() {
 }
 
 #[test]
-fn theatre_page_invalid_block_is_a_warning_with_its_position() {
+fn row8_theatre_page_invalid_block_is_a_warning_with_its_position() {
     let (_, parsed) = parse_fixture(THEATRE);
     assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
     let w = &parsed.warnings[0];
@@ -786,7 +786,7 @@ fn event_schedules_become_rrules() {
 }
 
 #[test]
-fn html_script_blocks_case_escapes_and_wrappers() {
+fn row8_html_script_blocks_case_escapes_and_wrappers() {
     let page = r#"<!doctype html><html><head>
 <script type="text/javascript">var ev = {"@type": "Event", "name": "kein JSON-LD", "startDate": "2026-12-01"};</script>
 <Script Type="Application/LD+JSON; charset=utf-8">
@@ -896,7 +896,7 @@ fn wrong_types_skip_the_item_and_name_the_field() {
 }
 
 #[test]
-fn deep_nesting_is_an_error_not_a_stack_overflow() {
+fn row2_deep_json_nesting_is_an_error_not_a_stack_overflow() {
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let err = jsonld::parse_json(&deep, &ctx()).unwrap_err();
     assert!(
@@ -932,7 +932,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 }
 
 #[test]
-fn at_most_ten_thousand_events_per_document() {
+fn row8_at_most_ten_thousand_events_per_document() {
     let one = r#"{"@type":"Event","name":"Termin","startDate":"2026-12-01T10:00"}"#;
     let doc = format!("[{}]", vec![one; jsonld::MAX_EVENTS + 5].join(","));
     let parsed = json(&doc);

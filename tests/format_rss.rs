@@ -502,7 +502,7 @@ fn truncated_and_invalid_xml_are_errors_with_a_position() {
 }
 
 #[test]
-fn entity_tricks_are_refused() {
+fn row1_xml_entity_and_dtd_tricks_are_refused_in_rss() {
     let cases = [
         (
             "rss/billion-laughs.xml",
@@ -531,7 +531,7 @@ fn entity_tricks_are_refused() {
 }
 
 #[test]
-fn external_entities_are_never_read() {
+fn row1_external_entities_are_never_read_in_rss() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("geheim.txt");
     std::fs::write(&secret, "GEHEIMNIS-4711").unwrap();
@@ -560,7 +560,7 @@ fn external_entities_are_never_read() {
 }
 
 #[test]
-fn deep_nesting_is_refused() {
+fn row2_deep_xml_nesting_is_refused_in_rss() {
     let doc = format!(
         "<rss version=\"2.0\"><channel><item>{}</item></channel></rss>",
         "<x>".repeat(200)

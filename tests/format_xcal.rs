@@ -221,7 +221,7 @@ fn truncated_and_malformed_xml_names_the_byte_position() {
 }
 
 #[test]
-fn dtd_entities_are_refused() {
+fn row1_dtd_entities_are_refused_in_xcal() {
     // The "billion laughs" entity bomb.
     let bomb = r#"<?xml version="1.0"?>
 <!DOCTYPE icalendar [
@@ -251,7 +251,7 @@ fn dtd_entities_are_refused() {
 }
 
 #[test]
-fn deep_nesting_is_refused() {
+fn row2_deep_xml_nesting_is_refused_in_xcal() {
     let depth = 10_000;
     let doc = format!(
         "{HEAD}{}{}</icalendar>",
@@ -315,7 +315,7 @@ fn a_bad_value_skips_its_event_with_a_warning_naming_the_position() {
 }
 
 #[test]
-fn values_cannot_inject_lines() {
+fn row6_values_cannot_inject_lines_in_xcal() {
     let parsed = xcal(&one_event(
         "<description><text>Zeile 1&#13;&#10;END:VEVENT&#10;BEGIN:VEVENT</text></description>\
          <location><parameters><altrep><uri>x\"&#10;BEGIN:VEVENT:</uri></altrep></parameters>\

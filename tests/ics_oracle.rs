@@ -118,7 +118,7 @@ fn nextcloud_export_matches_oracle() {
 }
 
 #[test]
-fn cms_plugin_export_matches_oracle_and_names_bad_events() {
+fn row12_cms_plugin_export_matches_oracle_and_names_bad_events() {
     assert_matches_oracle("cms-plugin");
     let (_, warnings) = common::parse_fixture("ics/cms-plugin.ics");
     let joined = warnings.join("\n");

@@ -32,7 +32,7 @@ async fn run(app: &App, id: &str) -> ingest::Report {
 }
 
 #[tokio::test]
-async fn conditional_get_and_failures_keep_events() {
+async fn row10_conditional_get_and_failures_keep_events() {
     let stub = StubServer::start().await;
     let feed = common::fixture("ics/google.ics");
     stub.script(
@@ -169,7 +169,7 @@ async fn bogus_304_and_oversized_and_slow_bodies_are_errors() {
 }
 
 #[tokio::test]
-async fn shrink_guard_holds_back_an_emptied_feed_until_confirmed() {
+async fn f4_row9_an_emptied_feed_is_held_back_until_three_fetches_confirm_it() {
     let stub = StubServer::start().await;
     let full = common::generated_feed("e", 300, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
     let empty =

@@ -179,6 +179,12 @@ impl Fetcher {
                 url.scheme()
             )));
         }
+        if !url.username().is_empty() || url.password().is_some() {
+            // Never sent, and never shown: the message does not repeat the URL.
+            return Err(FetchError::Refused(
+                "URLs with credentials are not fetched".into(),
+            ));
+        }
         self.policy.check_url(url).map_err(FetchError::Refused)?;
         let slot = self.host_slot(url.host_str().unwrap_or_default());
         let secs = self.timeout.as_secs();
@@ -325,7 +331,8 @@ impl Fetcher {
 }
 
 /// Whether to follow a redirect to `next` after the URLs in `previous` (the original request
-/// first): at most `max_redirects` hops, never from https to http, only to http(s), and only to
+/// first): at most `max_redirects` hops, never from https to http, only to http(s) URLs without
+/// credentials, and only to
 /// addresses the policy allows. `Err` says why not. The target is only followed for this
 /// request; the source's configured URL never changes.
 pub fn redirect_decision(
@@ -346,6 +353,9 @@ pub fn redirect_decision(
     let scheme = next.scheme();
     if !matches!(scheme, "http" | "https") {
         return Err(format!("redirect to scheme {scheme:?} refused"));
+    }
+    if !next.username().is_empty() || next.password().is_some() {
+        return Err("redirect to a URL with credentials refused".into());
     }
     policy
         .check_url(next)
@@ -459,6 +469,27 @@ mod tests {
             "more than 5 redirects"
         );
         assert!(redirect_decision(&six[..5], &secure, 5, &public).is_ok());
+    }
+
+    /// RELIABILITY.md row 17: a redirect to a URL with credentials is not followed, and the
+    /// reason does not repeat them.
+    #[test]
+    fn row17_redirects_to_urls_with_credentials_are_refused() {
+        let public = AddressPolicy::default();
+        for target in [
+            "https://u:geheim@example.org/cal.ics",
+            "https://nur-name@example.org/cal.ics",
+            "https://:geheim@example.org/cal.ics",
+        ] {
+            let err = redirect_decision(
+                &urls(&["https://example.org/"]),
+                &target.parse().unwrap(),
+                5,
+                &public,
+            )
+            .unwrap_err();
+            assert_eq!(err, "redirect to a URL with credentials refused");
+        }
     }
 
     #[test]

@@ -434,6 +434,14 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
         _ => fallback_uid(&start, &title),
     };
     let rrule = rrule.map(|r| rrule_text(r, &start, cal)).transpose()?;
+    // A URL is one token: a line break in it is an injection attempt, not a typo (the URL
+    // parser would silently drop it and keep the rest).
+    if url
+        .as_deref()
+        .is_some_and(|u| u.chars().any(char::is_control))
+    {
+        return Err("URL contains control characters or line breaks".into());
+    }
 
     Ok(Event {
         recurrence_id,

@@ -309,8 +309,10 @@ pub fn parse(
     Ok((format, parsed))
 }
 
-/// Turns a body into text: strips a UTF-8 BOM, decodes UTF-16 with a BOM, falls back to
-/// Windows-1252 (a superset of Latin-1) for bytes that are not valid UTF-8, and drops NUL
+/// Turns a body into text: strips a UTF-8 BOM, decodes UTF-16 with a BOM, replaces invalid
+/// sequences in a body that is mostly UTF-8 (more valid non-ASCII characters than invalid
+/// sequences), falls back to Windows-1252 (a superset of Latin-1) for other bodies that are
+/// not valid UTF-8 (Latin-1 mislabelled as UTF-8), and drops NUL
 /// characters (which PostgreSQL would refuse). Returns a warning when it had to guess.
 pub fn decode_text(bytes: &[u8]) -> (String, Option<String>) {
     let (text, warning) = if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
@@ -321,14 +323,31 @@ pub fn decode_text(bytes: &[u8]) -> (String, Option<String>) {
         match std::str::from_utf8(bytes) {
             Ok(s) => (s.to_string(), None),
             Err(e) => {
-                let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-                (
-                    text.into_owned(),
-                    Some(format!(
-                        "body is not valid UTF-8 (at byte {}); decoded as Windows-1252/Latin-1",
-                        e.valid_up_to()
-                    )),
-                )
+                let lossy = String::from_utf8_lossy(bytes);
+                let (valid, invalid) = lossy.chars().fold((0usize, 0usize), |(v, i), c| match c {
+                    '\u{FFFD}' => (v, i + 1),
+                    c if !c.is_ascii() => (v + 1, i),
+                    _ => (v, i),
+                });
+                if valid > invalid {
+                    // Mostly UTF-8 with a few broken sequences: replace those, keep the rest.
+                    (
+                        lossy.into_owned(),
+                        Some(format!(
+                            "body is not valid UTF-8 (first at byte {}); {invalid} invalid sequences replaced",
+                            e.valid_up_to()
+                        )),
+                    )
+                } else {
+                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+                    (
+                        text.into_owned(),
+                        Some(format!(
+                            "body is not valid UTF-8 (at byte {}); decoded as Windows-1252/Latin-1",
+                            e.valid_up_to()
+                        )),
+                    )
+                }
             }
         }
     };
@@ -418,7 +437,7 @@ mod tests {
     }
 
     #[test]
-    fn html_where_a_feed_was_configured_is_an_error() {
+    fn row10_html_where_a_feed_was_configured_is_an_error() {
         let ctx = ParseContext::new(chrono_tz::Europe::Berlin);
         let page = b"<!DOCTYPE html><html><body>Bitte anmelden</body></html>";
         assert!(matches!(
@@ -432,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn decodes_boms_latin1_and_nul() {
+    fn row13_decodes_boms_latin1_invalid_utf8_and_nul() {
         let (t, w) = decode_text(b"\xEF\xBB\xBFBEGIN:VCALENDAR");
         assert_eq!((t.as_str(), w), ("BEGIN:VCALENDAR", None));
         let utf16: Vec<u8> = [0xFF, 0xFE]
@@ -446,5 +465,19 @@ mod tests {
         let (t, w) = decode_text(b"A\0B");
         assert_eq!(t, "AB");
         assert!(w.is_some());
+        // UTF-16 big endian with a BOM, and UTF-8 with a stray invalid byte: the valid
+        // characters stay as they are, the invalid byte becomes U+FFFD.
+        let utf16be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain("Köln".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(decode_text(&utf16be).0, "Köln");
+        let (t, w) = decode_text("Straße Köln \u{FF}".as_bytes());
+        assert_eq!((t.as_str(), w), ("Straße Köln \u{FF}", None));
+        let mut mixed = "Straße Köln ".as_bytes().to_vec();
+        mixed.push(0xFF);
+        let (t, w) = decode_text(&mixed);
+        assert_eq!(t, "Straße Köln \u{FFFD}");
+        assert!(w.unwrap().contains("1 invalid sequences replaced"));
     }
 }

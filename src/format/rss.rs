@@ -1016,7 +1016,7 @@ mod tests {
     }
 
     #[test]
-    fn tree_reader_refuses_entities_depth_and_truncation() {
+    fn row1_row2_tree_reader_refuses_entities_depth_and_truncation() {
         let cases = [
             (
                 "<!DOCTYPE r [<!ENTITY a \"aaaa\">]><r>&a;</r>",

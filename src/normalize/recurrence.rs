@@ -361,7 +361,7 @@ mod tests {
     }
 
     #[test]
-    fn secondly_without_end_is_bounded() {
+    fn row5_secondly_without_end_is_bounded() {
         let ev = event(
             local("2026-11-01 10:00"),
             local("2026-11-01 10:00"),

@@ -101,7 +101,7 @@ mod tests {
     }
 
     #[test]
-    fn html_descriptions_become_text() {
+    fn row7_html_descriptions_become_text() {
         let html = "<p>Eintritt frei.</p><ul><li>Kinder &amp; Eltern</li><li>Ab 6 Jahren</li></ul><script>x()</script>";
         let text = plain_text(html);
         assert!(text.starts_with("Eintritt frei."), "{text}");
@@ -117,7 +117,7 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls() {
+    fn row7_only_http_urls() {
         assert_eq!(
             http_url("https://example.org/a b").as_deref(),
             Some("https://example.org/a%20b")

@@ -76,11 +76,22 @@ pub fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(openapi::router())
         .route("/metrics", axum::routing::get(crate::metrics::render))
+        .layer(axum::middleware::map_response(no_sniff))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track_http,
         ))
         .with_state(state)
+}
+
+/// Every answer (feeds, JSON, errors, 304s) says `X-Content-Type-Options: nosniff`, so no
+/// browser reads an answer that echoes feed or request text as HTML or script.
+async fn no_sniff(mut resp: axum::response::Response) -> axum::response::Response {
+    resp.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 /// Time a client has to send the request headers (slow-loris protection).
