@@ -149,6 +149,44 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreErr
     })
 }
 
+/// Rows per multi-row statement (7 parameters each, well below SQLite's limit).
+const BATCH: usize = 400;
+
+/// Inserts or updates events in one statement: new rows get `first_seen = updated_at = now`,
+/// existing ones keep `first_seen` and get `revision + 1`.
+async fn upsert_batch(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    source: &str,
+    rows: &[(EventKey, String, String)],
+    now: &str,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO events (source_id, uid, recurrence_id, data, content_hash, first_seen, updated_at) \
+         VALUES {values} \
+         ON CONFLICT (source_id, uid, recurrence_id) DO UPDATE SET data = excluded.data, \
+         content_hash = excluded.content_hash, updated_at = excluded.updated_at, \
+         revision = events.revision + 1"
+    );
+    // Only placeholders are formatted into the statement.
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (key, json, hash) in rows {
+        q = q
+            .bind(source)
+            .bind(&key.uid)
+            .bind(&key.recurrence_id)
+            .bind(json)
+            .bind(hash)
+            .bind(now)
+            .bind(now);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Inserts or updates one event (keeping `first_seen`; `updated_at` moves only when the
 /// content changed). `old_hash` is the stored content hash, if the event exists.
 async fn write_event(
@@ -295,20 +333,47 @@ impl Store for SqliteStore {
                 );
             }
             let now_s = ts(&now);
+            // Changed and new events go in multi-row upserts, vanished ones in multi-row
+            // deletes: a few statements per thousand events instead of one each.
+            let mut batch: Vec<(EventKey, String, String)> = Vec::new();
             for ev in events {
-                let old = existing.remove(&ev.key());
-                write_event(&mut tx, &state.id, ev, old.as_deref(), &now_s, &mut stats).await?;
+                let key = ev.key();
+                let old = existing.remove(&key);
+                let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
+                    what: format!("event {:?}", ev.uid),
+                    reason: e.to_string(),
+                })?;
+                let hash = hash_json(&json);
+                match old {
+                    Some(old) if old == hash => stats.unchanged += 1,
+                    Some(_) => {
+                        stats.updated += 1;
+                        batch.push((key, json, hash));
+                    }
+                    None => {
+                        stats.inserted += 1;
+                        batch.push((key, json, hash));
+                    }
+                }
+                if batch.len() >= BATCH {
+                    upsert_batch(&mut tx, &state.id, &batch, &now_s).await?;
+                    batch.clear();
+                }
             }
-            for key in existing.keys() {
-                sqlx::query(
-                    "DELETE FROM events WHERE source_id = ? AND uid = ? AND recurrence_id = ?",
-                )
-                .bind(&state.id)
-                .bind(&key.uid)
-                .bind(&key.recurrence_id)
-                .execute(&mut *tx)
-                .await?;
-                stats.deleted += 1;
+            upsert_batch(&mut tx, &state.id, &batch, &now_s).await?;
+            let gone: Vec<EventKey> = existing.into_keys().collect();
+            for chunk in gone.chunks(BATCH) {
+                let tuples = vec!["(?, ?)"; chunk.len()].join(", ");
+                let sql = format!(
+                    "DELETE FROM events WHERE source_id = ? AND (uid, recurrence_id) IN (VALUES {tuples})"
+                );
+                // Only placeholders are formatted into the statement.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&state.id);
+                for key in chunk {
+                    q = q.bind(&key.uid).bind(&key.recurrence_id);
+                }
+                q.execute(&mut *tx).await?;
+                stats.deleted += chunk.len();
             }
             state.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
             if stats.changed() {
