@@ -91,6 +91,9 @@ pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig
     report
 }
 
+/// Warnings of one fetch written to the log one by one; the rest are counted.
+const MAX_LOGGED_WARNINGS: usize = 50;
+
 /// Most pages read from one paginated feed.
 pub const MAX_PAGES: usize = 200;
 
@@ -322,8 +325,16 @@ async fn ingest_once<S: Store>(
     report.unmapped_categories = unmapped_categories;
     report.format = Some(format);
     report.pages = pages;
-    for w in &warnings {
+    // A hostile feed can carry a warning per component: log the first ones and a count.
+    for w in warnings.iter().take(MAX_LOGGED_WARNINGS) {
         tracing::warn!(source = %source.id, "{w}");
+    }
+    if warnings.len() > MAX_LOGGED_WARNINGS {
+        tracing::warn!(
+            source = %source.id,
+            "... and {} more warnings (see `regiocal check`)",
+            warnings.len() - MAX_LOGGED_WARNINGS
+        );
     }
     report.events = events.len();
     report.warnings = warnings;
