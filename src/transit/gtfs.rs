@@ -497,6 +497,9 @@ impl<'a> Table<'a> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
+            // Records end at LF only: a CR before it is trimmed as whitespace. (With the default
+            // CRLF terminator csv reports every row of a CRLF file one line too early.)
+            .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(64 * 1024)
             .from_reader(input);
         let headers = reader
@@ -526,17 +529,24 @@ impl<'a> Table<'a> {
         })
     }
 
-    /// Reads the next row; `false` at the end.
+    /// Reads the next row, skipping blank ones; `false` at the end.
     fn next(&mut self) -> Result<bool> {
-        self.reader
-            .read_byte_record(&mut self.record)
-            .map_err(|source| TransitError::Csv {
-                file: self.file,
-                line: source
-                    .position()
-                    .map_or_else(|| self.line() + 1, |p| p.line()),
-                source,
-            })
+        loop {
+            let more = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|source| TransitError::Csv {
+                    file: self.file,
+                    line: source
+                        .position()
+                        .map_or_else(|| self.line() + 1, |p| p.line()),
+                    source,
+                })?;
+            // A line of only a CR or spaces reads as one empty field.
+            if !more || self.record.iter().any(|f| !f.is_empty()) {
+                return Ok(more);
+            }
+        }
     }
 
     fn line(&self) -> u64 {
@@ -1152,6 +1162,19 @@ mod tests {
         );
         assert_eq!(parse_date(b"20260230"), None);
         assert_eq!(parse_date(b"2026-05-1"), None);
+    }
+
+    #[test]
+    fn crlf_rows_with_quoted_last_fields() {
+        let input = b"\xEF\xBB\xBFid , name\r\n1,\"x, \"\"y\"\"\"\r\n\r\n2, z \r\n";
+        let mut table = Table::new(STOPS, Box::new(&input[..])).unwrap();
+        assert_eq!(table.optional("id"), Some(0));
+        assert_eq!(table.optional("name"), Some(1));
+        assert!(table.next().unwrap());
+        assert_eq!((table.get(1), table.line()), (&b"x, \"y\""[..], 2));
+        assert!(table.next().unwrap());
+        assert_eq!((table.get(1), table.line()), (&b"z"[..], 4));
+        assert!(!table.next().unwrap());
     }
 
     #[test]
