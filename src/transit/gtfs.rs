@@ -663,7 +663,11 @@ fn open_optional<'s>(source: &'s mut dyn Source, file: &'static str) -> Result<O
 
 fn load_from(source: &mut dyn Source) -> Result<Gtfs> {
     let mut stats = GtfsStats::default();
-    let (mut stops, stop_ids, coords) = read_stops(source, &mut stats)?;
+    let StopTable {
+        mut stops,
+        ids: stop_ids,
+        coords,
+    } = read_stops(source, &mut stats)?;
     let (routes, route_ids) = read_routes(source)?;
     let (mut services, mut service_ids) = read_calendars(source)?;
     let mut trips = read_trips(
@@ -712,6 +716,13 @@ fn load_from(source: &mut dyn Source) -> Result<Gtfs> {
 
 type Ids = HashMap<Box<[u8]>, u32>;
 
+/// The indexed stops, their ids and their (latitude, longitude).
+struct StopTable {
+    stops: Vec<StopRec>,
+    ids: Ids,
+    coords: Vec<(f64, f64)>,
+}
+
 fn index_u32(len: usize, file: &'static str) -> Result<u32> {
     u32::try_from(len).map_err(|_| TransitError::BadValue {
         file,
@@ -721,10 +732,7 @@ fn index_u32(len: usize, file: &'static str) -> Result<u32> {
     })
 }
 
-fn read_stops(
-    source: &mut dyn Source,
-    stats: &mut GtfsStats,
-) -> Result<(Vec<StopRec>, Ids, Vec<(f64, f64)>)> {
+fn read_stops(source: &mut dyn Source, stats: &mut GtfsStats) -> Result<StopTable> {
     let mut table = open_required(source, STOPS)?;
     let c_id = table.required("stop_id")?;
     let c_lat = table.required("stop_lat")?;
@@ -793,7 +801,7 @@ fn read_stops(
             stop.name = name.clone();
         }
     }
-    Ok((stops, ids, coords))
+    Ok(StopTable { stops, ids, coords })
 }
 
 fn read_routes(source: &mut dyn Source) -> Result<(Vec<RouteRec>, Ids)> {
