@@ -2,9 +2,12 @@
 //! stop, last departures by calendar, tolerant and strict GTFS reading, GBFS and journey links.
 
 mod common;
+#[path = "common/lcg.rs"]
+mod lcg;
 
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use common::fixture_path;
+use lcg::Lcg;
 use regiocal::transit::{
     self, BikeIndex, GbfsLocation, Gtfs, Line, Mode, Station, TransitConfig, TransitError,
     journey_link, parse_station_information,
@@ -28,23 +31,6 @@ fn line(name: &str, mode: Mode) -> Line {
     Line {
         short_name: name.into(),
         mode,
-    }
-}
-
-/// A deterministic pseudo-random sequence in [0, 1) (64-bit LCG, top 53 bits).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next()
     }
 }
 
@@ -492,15 +478,28 @@ fn bom_crlf_quotes_and_missing_optional_files_and_columns() {
     );
 }
 
-#[test]
-fn missing_required_files_and_columns_are_named() {
-    let dir = feed(&[
+/// The small valid feed below with some files replaced and some left out.
+fn small_feed(replace: &[(&str, &str)], omit: &[&str]) -> tempfile::TempDir {
+    let files: Vec<(&str, &str)> = [
         ("stops.txt", STOPS),
         ("routes.txt", ROUTES),
         ("trips.txt", TRIPS),
+        ("stop_times.txt", STOP_TIMES),
         ("calendar.txt", CALENDAR),
-    ]);
-    let err = Gtfs::load(dir.path()).unwrap_err();
+    ]
+    .into_iter()
+    .filter(|(name, _)| !omit.contains(name))
+    .map(|(name, content)| {
+        let replaced = replace.iter().find(|(n, _)| *n == name);
+        (name, replaced.map_or(content, |r| r.1))
+    })
+    .collect();
+    feed(&files)
+}
+
+#[test]
+fn missing_required_files_and_columns_are_named() {
+    let err = Gtfs::load(small_feed(&[], &["stop_times.txt"]).path()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -513,27 +512,15 @@ fn missing_required_files_and_columns_are_named() {
     );
     assert!(err.to_string().contains("stop_times.txt"), "{err}");
 
-    let dir = feed(&[
-        ("stops.txt", STOPS),
-        ("routes.txt", ROUTES),
-        ("trips.txt", TRIPS),
-        ("stop_times.txt", STOP_TIMES),
-    ]);
-    let err = Gtfs::load(dir.path()).unwrap_err();
+    let err = Gtfs::load(small_feed(&[], &["calendar.txt"]).path()).unwrap_err();
     assert!(
         err.to_string()
             .contains("calendar.txt (or calendar_dates.txt)"),
         "{err}"
     );
 
-    let dir = feed(&[
-        ("stops.txt", "stop_id,stop_name,stop_lon\na,A,7.4\n"),
-        ("routes.txt", ROUTES),
-        ("trips.txt", TRIPS),
-        ("stop_times.txt", STOP_TIMES),
-        ("calendar.txt", CALENDAR),
-    ]);
-    let err = Gtfs::load(dir.path()).unwrap_err();
+    let no_lat = [("stops.txt", "stop_id,stop_name,stop_lon\na,A,7.4\n")];
+    let err = Gtfs::load(small_feed(&no_lat, &[]).path()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -546,20 +533,11 @@ fn missing_required_files_and_columns_are_named() {
     );
 
     // The complete small feed loads.
-    let dir = feed(&[
-        ("stops.txt", STOPS),
-        ("routes.txt", ROUTES),
-        ("trips.txt", TRIPS),
-        ("stop_times.txt", STOP_TIMES),
-        ("calendar.txt", CALENDAR),
-    ]);
-    let gtfs = Gtfs::load(dir.path()).unwrap();
-    assert_eq!(
-        gtfs.last_departure("a", date(2026, 3, 3), time(7, 0))
-            .unwrap()
-            .seconds,
-        8 * 3600
-    );
+    let gtfs = Gtfs::load(small_feed(&[], &[]).path()).unwrap();
+    let first = gtfs
+        .last_departure("a", date(2026, 3, 3), time(7, 0))
+        .unwrap();
+    assert_eq!(first.seconds, 8 * 3600);
 
     let err = Gtfs::load(Path::new("/nonexistent/gtfs.zip")).unwrap_err();
     assert!(matches!(err, TransitError::Io { .. }), "{err}");
@@ -633,19 +611,7 @@ fn bad_required_data_names_file_line_and_column() {
         ),
     ];
     for (file, content, want_file, want_line, want_column) in cases {
-        let mut files = vec![
-            ("stops.txt", STOPS),
-            ("routes.txt", ROUTES),
-            ("trips.txt", TRIPS),
-            ("stop_times.txt", STOP_TIMES),
-            ("calendar.txt", CALENDAR),
-        ];
-        for f in &mut files {
-            if f.0 == file {
-                f.1 = content;
-            }
-        }
-        let dir = feed(&files);
+        let dir = small_feed(&[(file, content)], &[]);
         let err = Gtfs::load(dir.path()).unwrap_err();
         match &err {
             TransitError::BadValue {
