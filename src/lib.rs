@@ -37,3 +37,4 @@ pub mod output;
 pub mod overrides;
 pub mod server;
 pub mod store;
+pub mod transit;
