@@ -57,9 +57,10 @@ pub struct App {
 
 impl App {
     /// Opens the store named in the config (creating it if missing).
-    pub async fn open(config: Config) -> Result<App, AppError> {
+    pub async fn open(mut config: Config) -> Result<App, AppError> {
         let store = SqliteStore::open_with(&config.store.path, config.store.busy_timeout).await?;
         let fetcher = Fetcher::new(&config.fetch)?;
+        load_remote_bikes(&mut config, &fetcher).await;
         Ok(App {
             config: Arc::new(config),
             store: Arc::new(store),
@@ -312,6 +313,34 @@ async fn rebuild(app: &App, cell: &SnapshotCell) {
         Err(e) => {
             tracing::error!(error = %e, "Cannot rebuild the snapshot; serving the previous one.")
         }
+    }
+}
+
+/// Fetches a GBFS `station_information` given as a URL (through the guarded client). A failure
+/// is logged and leaves the calendar without bike stations; it never stops the app.
+async fn load_remote_bikes(config: &mut Config, fetcher: &Fetcher) {
+    let Some(crate::transit::GbfsLocation::Url(url)) =
+        config.transit_config.as_ref().and_then(|t| t.gbfs.clone())
+    else {
+        return;
+    };
+    let stations = match url::Url::parse(&url) {
+        Ok(u) => match fetcher.fetch_page(&u).await {
+            Ok(body) => {
+                crate::transit::parse_station_information(&body.bytes).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(format!("invalid URL: {e}")),
+    };
+    match stations {
+        Ok(stations) => {
+            if let Some(transit) = config.transit.as_mut().and_then(std::sync::Arc::get_mut) {
+                tracing::info!(stations = stations.len(), "Bike-sharing stations loaded.");
+                transit.bikes = Some(crate::transit::BikeIndex::new(stations));
+            }
+        }
+        Err(e) => tracing::warn!(url = %url, error = %e, "GBFS station information not loaded."),
     }
 }
 

@@ -58,6 +58,10 @@ pub struct Config {
     pub dedupe: DedupeConfig,
     /// Venues, districts and the region boundary (`[geo]`, `[[venue]]`).
     pub geo: crate::geo::Layers,
+    /// Public transport and bike sharing near venues (`[transit]`), loaded.
+    pub transit: Option<std::sync::Arc<crate::transit::Transit>>,
+    /// The `[transit]` settings as given (the GBFS URL is fetched when the app opens).
+    pub transit_config: Option<crate::transit::TransitConfig>,
     /// Operator overrides (from `[dedupe] overrides`).
     pub overrides: crate::overrides::Overrides,
     /// The category vocabulary (built in, extended by `[[category]]`).
@@ -286,10 +290,20 @@ struct RawConfig {
     #[serde(default)]
     geo: RawGeo,
     geocoder: Option<RawGeocoder>,
+    transit: Option<RawTransit>,
     #[serde(default)]
     categories: RawCategories,
     #[serde(default, rename = "category")]
     category: Vec<RawCategory>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransit {
+    gtfs: Option<PathBuf>,
+    gbfs: Option<String>,
+    radius_m: Option<f64>,
+    journey_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -912,7 +926,30 @@ impl Config {
             },
         };
 
+        let transit_config = raw.transit.as_ref().map(|t| crate::transit::TransitConfig {
+            gtfs: t.gtfs.as_ref().map(|p| base.join(p)),
+            gbfs: t
+                .gbfs
+                .as_deref()
+                .map(|g| match crate::transit::GbfsLocation::parse(g) {
+                    crate::transit::GbfsLocation::Path(p) => {
+                        crate::transit::GbfsLocation::Path(base.join(p))
+                    }
+                    url => url,
+                }),
+            radius_m: t.radius_m.unwrap_or(crate::transit::DEFAULT_RADIUS_M),
+            journey_url: t.journey_url.clone(),
+        });
+        let transit = match &transit_config {
+            Some(tc) => Some(std::sync::Arc::new(
+                tc.build().map_err(|e| invalid("transit", e.to_string()))?,
+            )),
+            None => None,
+        };
+
         Ok(Config {
+            transit,
+            transit_config,
             vocabulary: std::sync::Arc::new(vocabulary),
             categories_controlled: raw.categories.controlled.unwrap_or(true),
             dedupe,

@@ -18,17 +18,21 @@ async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let cfg_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let geo = format!(
-        "[geo]\nvenues = \"{}\"\ndistricts = \"{}\"\nregion = \"{}\"\n",
+        "[geo]\nvenues = \"{}\"\ndistricts = \"{}\"\nregion = \"{}\"\n\
+         [transit]\ngtfs = \"{}\"\ngbfs = \"{}\"\nradius_m = 600\n\
+         journey_url = \"https://planer.example/?to={{lat}},{{lon}}&name={{name}}&at={{start}}\"\n",
         cfg_dir.join("venues.csv").display(),
         cfg_dir.join("districts.geojson").display(),
-        cfg_dir.join("region.geojson").display()
+        cfg_dir.join("region.geojson").display(),
+        common::fixture_path("gtfs/musterstadt").display(),
+        common::fixture_path("gbfs/station_information.json").display(),
     );
     let src = |id: &str, rel: &str| {
         common::source_block(id, &common::fixture_path(rel).display().to_string())
     };
     let sources = format!(
         "{geo}{}{}{}",
-        src("theater", "dedupe/stadttheater.ics"),
+        src("theater", "dedupe/stadttheater.ics") + "priority = 10\n",
         src("kulturportal", "dedupe/kulturamt.jsonld"),
         src("buergerhaus", "ics/nextcloud.ics"),
     );
@@ -99,7 +103,10 @@ async fn events_carry_venue_district_and_coordinates() {
     let all = s.events("").await;
     let opera = all
         .iter()
-        .find(|e| e["title"] == "Die Zauberflöte")
+        .find(|e| {
+            e["title"] == "Die Zauberflöte"
+                && e["start"].as_str().unwrap().starts_with("2026-12-05")
+        })
         .unwrap();
     assert_eq!(opera["venue"]["id"], "stadttheater");
     assert_eq!(
@@ -144,6 +151,33 @@ async fn events_carry_venue_district_and_coordinates() {
     }
     assert!(apple.ends_with(":geo:51.515000,7.470000"), "{apple}");
 
+    // Getting there: stops with lines, bikes, the journey link; the same in the ICS text.
+    let stops = opera["transit"].as_array().unwrap();
+    assert!(!stops.is_empty());
+    let d: Vec<f64> = stops
+        .iter()
+        .map(|s| s["distance_m"].as_f64().unwrap())
+        .collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]) && d.iter().all(|m| *m <= 600.0));
+    assert!(!stops[0]["lines"].as_array().unwrap().is_empty());
+    assert!(!opera["bike"].as_array().unwrap().is_empty());
+    assert_eq!(
+        opera["journey_url"],
+        "https://planer.example/?to=51.515,7.47&name=Stadttheater%20Musterstadt&at=2026-12-05T19%3A00%3A00%2B01%3A00"
+    );
+    assert!(ics.contains("Anreise / Getting there:"), "{ics}");
+    assert!(ics.contains(&format!(
+        "- {} (",
+        stops[0]["name"].as_str().unwrap().replace(',', "\\,")
+    )));
+    // The last connection home, where the nearest stop has timed departures.
+    assert!(
+        all.iter().any(|e| e["last_departure"]["time"]
+            .as_str()
+            .is_some_and(|t| t > e["end"].as_str().unwrap())),
+        "some event has a later last departure"
+    );
+
     // The registry with event counts, and what did not match.
     let venues: Value = s.get("/api/v1/venues").await.json().await.unwrap();
     let theatre = venues["venues"]
@@ -153,6 +187,7 @@ async fn events_carry_venue_district_and_coordinates() {
         .find(|v| v["id"] == "stadttheater")
         .unwrap();
     assert_eq!(theatre["district"], "Altstadt");
+    assert!(!theatre["transit"].as_array().unwrap().is_empty());
     assert!(theatre["events"].as_u64().unwrap() >= 4);
     let unmatched: Value = s
         .get("/api/v1/venues/unmatched")
@@ -201,6 +236,19 @@ async fn geographic_filters_agree_on_json_and_ics() {
     assert!(boxed.iter().all(inside));
     assert_eq!(boxed.len(), all.iter().filter(|e| inside(e)).count());
     assert_eq!(titles(&boxed), s.ics_titles(bbox).await);
+
+    // Reachable by public transport: every event with a stop in reach, and only those.
+    let reachable = s.events("transit=1").await;
+    assert_eq!(
+        reachable.len(),
+        all.iter()
+            .filter(|e| !e["transit"].as_array().unwrap().is_empty())
+            .count()
+    );
+    assert!(
+        reachable.len() < all.len(),
+        "the fixtures have places without a stop nearby"
+    );
 
     // By district and venue.
     let altstadt = s.events("district=altstadt").await;
@@ -254,6 +302,7 @@ async fn bad_geographic_parameters_are_400_naming_the_parameter() {
         ("near=51.5,7.4&radius_km=0", "radius_km"),
         ("near=51.5,7.4&radius_km=1000", "radius_km"),
         ("radius_km=2", "radius_km"),
+        ("transit=maybe", "transit"),
     ] {
         let r = s.get(&format!("/api/v1/events?{query}")).await;
         assert_eq!(r.status(), 400, "{query}");

@@ -148,8 +148,18 @@ fn vevent(
         ));
     }
     ev.summary(&e.title);
-    if let Some(d) = &e.description {
-        ev.description(d);
+    let getting_there = getting_there(snap, &place, venue, &e.title, &e.start);
+    match (&e.description, getting_there) {
+        (Some(d), Some(g)) => {
+            ev.description(&format!("{d}\n\n{g}"));
+        }
+        (Some(d), None) => {
+            ev.description(d);
+        }
+        (None, Some(g)) => {
+            ev.description(&g);
+        }
+        (None, None) => {}
     }
     // The location with the venue's name and address added where the source left them out.
     let location = match venue {
@@ -242,6 +252,68 @@ fn vevent(
     }
     ev.append_property(Property::new("X-REGIOCAL-SOURCE", &stored.source));
     ev.done()
+}
+
+/// The "Anreise / Getting there" block: the nearest stops with their lines, bike stations and
+/// the journey-planner link (for the component's own start).
+fn getting_there(
+    snap: &Snapshot,
+    place: &crate::geo::Place,
+    venue: Option<&crate::geo::venues::Venue>,
+    title: &str,
+    start: &EventTime,
+) -> Option<String> {
+    snap.transit.as_ref()?;
+    let stops = snap.stops_near(place, 2);
+    let bikes = snap.bikes_near(place, 1);
+    let tz = snap.calendar.timezone;
+    let name = venue.map_or(title, |v| v.name.as_str());
+    let journey = snap.journey_url(place, name, start.to_utc(tz).with_timezone(&tz));
+    if stops.is_empty() && bikes.is_empty() && journey.is_none() {
+        return None;
+    }
+    let mut out = String::from("Anreise / Getting there:");
+    for s in &stops {
+        let lines: Vec<String> = s
+            .lines
+            .iter()
+            .map(|l| format!("{} {}", mode_de(l.mode), l.short_name))
+            .collect();
+        out.push_str(&format!(
+            "\n- {} ({} min): {}",
+            s.name,
+            s.walk_min,
+            lines.join(", ")
+        ));
+    }
+    for b in &bikes {
+        out.push_str(&format!(
+            "\n- Leihrad / bike sharing: {} ({} min)",
+            b.name, b.walk_min
+        ));
+    }
+    if let Some(j) = journey {
+        out.push_str(&format!("\n{j}"));
+    }
+    Some(out)
+}
+
+/// The German name of a transport mode, as residents read it.
+fn mode_de(m: crate::transit::Mode) -> &'static str {
+    use crate::transit::Mode;
+    match m {
+        Mode::Rail => "Zug",
+        Mode::Subway => "U-Bahn",
+        Mode::Tram => "Straßenbahn",
+        Mode::Bus | Mode::Trolleybus => "Bus",
+        Mode::Ferry => "Fähre",
+        Mode::Monorail => "Einschienenbahn",
+        Mode::CableTram | Mode::Funicular => "Seilbahn",
+        Mode::AerialLift => "Seilschwebebahn",
+        Mode::Air => "Flug",
+        Mode::Taxi => "Rufbus/Taxi",
+        Mode::Other => "Linie",
+    }
 }
 
 /// A recurrence-related time in the form of the series start (RFC 5545 3.8.4.4, 3.8.5.1).

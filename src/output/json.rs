@@ -49,6 +49,14 @@ pub struct EventDoc<'a> {
     pub venue: Option<VenueDoc<'a>>,
     /// The district the event's coordinates fall in.
     pub district: Option<&'a str>,
+    /// Public-transport stops within walking distance, nearest first (with their lines).
+    pub transit: Vec<crate::transit::StopHit>,
+    /// Bike-sharing stations within walking distance.
+    pub bike: Vec<crate::transit::StationHit>,
+    /// The last departure from the nearest stop after the event ends ("last connection home").
+    pub last_departure: Option<DepartureDoc>,
+    /// Journey-planner link to the venue for this occurrence.
+    pub journey_url: Option<String>,
     /// Set (true) when a region boundary is configured and the event is outside it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub outside_region: bool,
@@ -57,6 +65,61 @@ pub struct EventDoc<'a> {
     /// Detail only: which source gave each field of a merged event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<std::collections::BTreeMap<&'static str, &'a str>>,
+}
+
+/// A departure as events show it.
+#[derive(Debug, Serialize)]
+pub struct DepartureDoc {
+    pub stop: String,
+    /// RFC 3339 in the calendar's zone.
+    pub time: String,
+    pub line: String,
+    pub mode: crate::transit::Mode,
+}
+
+/// Stops, bikes, last departure and journey link of one occurrence.
+fn mobility(
+    snap: &Snapshot,
+    row: &Row,
+    place: &crate::geo::Place,
+    title: &str,
+) -> (
+    Vec<crate::transit::StopHit>,
+    Vec<crate::transit::StationHit>,
+    Option<DepartureDoc>,
+    Option<String>,
+) {
+    if snap.transit.is_none() || place.geo.is_none() {
+        return (Vec::new(), Vec::new(), None, None);
+    }
+    let tz = snap.calendar.timezone;
+    let stops = snap.stops_near(place, 3);
+    let bikes = snap.bikes_near(place, 3);
+    let last = match (stops.first(), &snap.transit, row.occurrence.end.is_date()) {
+        (Some(stop), Some(t), false) => {
+            let end = row.occurrence.end_utc.with_timezone(&tz);
+            t.gtfs
+                .as_ref()
+                .and_then(|g| g.last_departure(&stop.stop_id, end.date_naive(), end.time()))
+                .and_then(|d| {
+                    use chrono::TimeZone;
+                    let at = tz.from_local_datetime(&d.at()).earliest()?;
+                    Some(DepartureDoc {
+                        stop: stop.name.clone(),
+                        time: at.to_rfc3339_opts(SecondsFormat::Secs, false),
+                        line: d.line.short_name.clone(),
+                        mode: d.line.mode,
+                    })
+                })
+        }
+        _ => None,
+    };
+    let name = place
+        .venue
+        .map(|v| snap.geo.venues.venues[v].name.as_str())
+        .unwrap_or(title);
+    let journey = snap.journey_url(place, name, row.occurrence.start_utc.with_timezone(&tz));
+    (stops, bikes, last, journey)
 }
 
 /// A venue of the registry, as events show it.
@@ -144,6 +207,7 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
     let cal_tz = snap.calendar.timezone;
     let zone = row.occurrence.start.zone().unwrap_or(cal_tz);
     let place = snap.places.get(row.event).copied().unwrap_or_default();
+    let (transit, bike, last_departure, journey_url) = mobility(snap, row, &place, &ev.title);
     EventDoc {
         id: &row.id,
         uid: &series.public_uid,
@@ -180,6 +244,10 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
             .venue
             .map(|v| venue_doc(&snap.geo.venues.venues[v], place.method)),
         outside_region: place.in_region == Some(false),
+        transit,
+        bike,
+        last_departure,
+        journey_url,
         district: place
             .district
             .map(|d| snap.geo.districts.areas[d].name.as_str()),

@@ -111,6 +111,8 @@ pub struct Snapshot {
     pub places: Vec<Place>,
     /// Venues, districts and region.
     pub geo: std::sync::Arc<crate::geo::Layers>,
+    /// Stops and bike stations (`[transit]`).
+    pub transit: Option<std::sync::Arc<crate::transit::Transit>>,
 }
 
 /// Filters shared by every output (`from`/`to` are dates in the calendar's zone, inclusive).
@@ -130,6 +132,8 @@ pub struct Filter {
     pub districts: Vec<String>,
     /// Any of these venue ids.
     pub venues: Vec<String>,
+    /// Only events with a public-transport stop within walking distance.
+    pub transit: bool,
 }
 
 impl Filter {
@@ -139,6 +143,7 @@ impl Filter {
             || self.near.is_some()
             || !self.districts.is_empty()
             || !self.venues.is_empty()
+            || self.transit
     }
 }
 
@@ -292,6 +297,7 @@ impl Snapshot {
             vocabulary: config.vocabulary.clone(),
             places,
             geo: std::sync::Arc::new(config.geo.clone()),
+            transit: config.transit.clone(),
         }
     }
 
@@ -368,6 +374,9 @@ impl Snapshot {
                 return false;
             }
         }
+        if f.transit && self.stops_near(p, 1).is_empty() {
+            return false;
+        }
         if let Some((center, km)) = f.near {
             let Some(g) = p.geo else { return false };
             if crate::geo::venues::distance_m(center, g) > km * 1000.0 {
@@ -375,6 +384,45 @@ impl Snapshot {
             }
         }
         true
+    }
+
+    /// Public-transport stops within the transit radius of a place, nearest first.
+    pub fn stops_near(&self, p: &Place, max: usize) -> Vec<crate::transit::StopHit> {
+        match (&self.transit, p.geo) {
+            (Some(t), Some(g)) => t
+                .gtfs
+                .as_ref()
+                .map(|gtfs| gtfs.nearest(g.lat, g.lon, t.radius_m, max))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Bike-sharing stations within the transit radius of a place, nearest first.
+    pub fn bikes_near(&self, p: &Place, max: usize) -> Vec<crate::transit::StationHit> {
+        match (&self.transit, p.geo) {
+            (Some(t), Some(g)) => t
+                .bikes
+                .as_ref()
+                .map(|b| b.nearest(g.lat, g.lon, t.radius_m, max))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The journey-planner link to a place for a start time.
+    pub fn journey_url(
+        &self,
+        p: &Place,
+        name: &str,
+        start: DateTime<chrono_tz::Tz>,
+    ) -> Option<String> {
+        let t = self.transit.as_ref()?;
+        let template = t.journey_url.as_deref()?;
+        let g = p.geo?;
+        Some(crate::transit::journey_link(
+            template, g.lat, g.lon, name, start,
+        ))
     }
 
     /// The published row with this public id.

@@ -213,10 +213,19 @@ async fn venues(State(state): State<AppState>) -> Response {
                 .and_then(|g| snap.geo.districts.find(g))
                 .map(|d| snap.geo.districts.areas[d].name.as_str());
             let mut doc = serde_json::to_value(json::venue_doc(v, None)).unwrap_or_default();
+            let place = crate::geo::Place {
+                geo: v.geo,
+                ..Default::default()
+            };
             if let Some(o) = doc.as_object_mut() {
                 o.remove("match");
                 o.insert("district".into(), serde_json::json!(district));
                 o.insert("events".into(), serde_json::json!(n));
+                o.insert(
+                    "transit".into(),
+                    serde_json::json!(snap.stops_near(&place, 5)),
+                );
+                o.insert("bike".into(), serde_json::json!(snap.bikes_near(&place, 3)));
             }
             doc
         })

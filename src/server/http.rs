@@ -136,6 +136,13 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
             }
             "cursor" if !value.is_empty() => q.cursor = Some(value.to_string()),
             "district" => q.filter.districts.extend(split_list(value)),
+            "transit" => {
+                q.filter.transit = match value {
+                    "1" | "true" | "yes" => true,
+                    "0" | "false" | "no" | "" => false,
+                    _ => return Err(ApiError::bad_param("transit", "must be 1 or 0")),
+                }
+            }
             "venue" => q.filter.venues.extend(split_list(value)),
             "bbox" => {
                 let n = numbers("bbox", value, 4)?;

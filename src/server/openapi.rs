@@ -271,6 +271,16 @@ pub struct Event {
     district: Option<String>,
     /// Present (true) only when the event is outside the configured region.
     outside_region: Option<bool>,
+    /// Public-transport stops within walking distance (`stop_id`, `name`, `distance_m`,
+    /// `walk_min`, `lines` with `short_name` and `mode`), nearest first.
+    transit: Vec<serde_json::Value>,
+    /// Bike-sharing stations within walking distance (`station_id`, `name`, `distance_m`,
+    /// `walk_min`, `capacity`).
+    bike: Vec<serde_json::Value>,
+    /// Last departure from the nearest stop after the event ends (`stop`, `time`, `line`, `mode`).
+    last_departure: Option<serde_json::Value>,
+    /// Journey-planner link to the venue for this occurrence.
+    journey_url: Option<String>,
     /// Every source that announces this event (more than one when merged), publisher first.
     sources: Vec<SourceRef>,
     /// Detail only (`/api/v1/events/{id}`) and only for merged events: field name -> id of the
