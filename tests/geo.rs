@@ -401,3 +401,70 @@ async fn unmatched_addresses_are_geocoded_once_through_the_configured_service() 
     assert_eq!(doc["geo"]["lat"], 51.5222);
     assert_eq!(doc["district"], Value::Null, "no district layer configured");
 }
+
+#[test]
+fn events_outside_the_region_are_flagged_or_dropped() {
+    use regiocal::model::{EventTime, Geo, StoredEvent};
+    let cfg_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let config = |mode: &str| {
+        let text = format!(
+            "{}[geo]\nregion = \"{}\"\noutside_region = \"{mode}\"\n{}",
+            common::config_text(Path::new("/tmp"), ""),
+            cfg_dir.join("region.geojson").display(),
+            common::source_block("s", "s.ics")
+        );
+        regiocal::config::Config::parse(&text, Path::new("/tmp/regiocal.toml")).unwrap()
+    };
+    let at = |uid: &str, lat: f64, lon: f64| {
+        let start = EventTime::Date {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+        };
+        let end = EventTime::Date {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+        };
+        let mut e = regiocal::model::Event::new(uid, uid, start, end);
+        e.geo = Geo::new(lat, lon);
+        e.location = Some(format!("Ort {uid}"));
+        StoredEvent {
+            source: "s".into(),
+            event: e,
+            first_seen: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            revision: 0,
+        }
+    };
+    let events = vec![at("drinnen", 51.51, 7.46), at("draussen", 52.5, 13.4)];
+    let now = chrono::DateTime::parse_from_rfc3339(common::NOW)
+        .unwrap()
+        .to_utc();
+    let all = regiocal::output::Filter::default();
+    let kept =
+        regiocal::output::Snapshot::build(&config("keep"), events.clone(), vec![], None, now);
+    let mut flags: Vec<(String, bool)> = kept
+        .select(&all)
+        .map(|r| {
+            let d =
+                serde_json::to_value(regiocal::output::json::event_doc(&kept, r, false)).unwrap();
+            (
+                d["title"].as_str().unwrap().to_string(),
+                d.get("outside_region").is_some(),
+            )
+        })
+        .collect();
+    flags.sort();
+    assert_eq!(
+        flags,
+        [
+            ("draussen".to_string(), true),
+            ("drinnen".to_string(), false)
+        ]
+    );
+    let dropped = regiocal::output::Snapshot::build(&config("drop"), events, vec![], None, now);
+    assert_eq!(dropped.select(&all).count(), 1);
+    let bad = format!(
+        "{}[geo]\noutside_region = \"maybe\"\n",
+        common::config_text(Path::new("/tmp"), "")
+    );
+    let err = regiocal::config::Config::parse(&bad, Path::new("/tmp/regiocal.toml")).unwrap_err();
+    assert!(err.to_string().contains("geo.outside_region"), "{err}");
+}
