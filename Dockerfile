@@ -11,10 +11,12 @@ WORKDIR /src
 # Dependency layer: build the dependency graph once with a stub crate, so source edits do not
 # rebuild every crate.
 COPY Cargo.toml Cargo.lock ./
+# Every [[bench]] of Cargo.toml needs a file for the manifest to load.
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && echo '' > src/lib.rs \
-    && echo 'fn main() {}' > benches/pipeline.rs \
+    && for b in $(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | tail -n +2); do \
+         echo 'fn main() {}' > "benches/$b.rs"; done \
     && cargo build --release --locked \
     && rm -rf src benches
 COPY src ./src
