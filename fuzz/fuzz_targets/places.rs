@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(text) = std::str::from_utf8(rest)
                 && let Ok(areas) = regiocal::geo::districts::Areas::parse(text, path, false)
             {
-                let _ = areas.find(regiocal::model::Geo { lat: 51.5, lon: 7.4 });
+                let _ = areas.find(regiocal::model::Geo {
+                    lat: 51.5,
+                    lon: 7.4,
+                });
             }
         }
         2 => {

@@ -13,9 +13,10 @@ fuzz_target!(|data: &[u8]| {
             let index = regiocal::transit::BikeIndex::new(stations);
             let _ = index.nearest(51.51, 7.46, 600.0, 3);
         }
-    } else if let Ok(gtfs) =
-        regiocal::transit::Gtfs::from_zip(std::io::Cursor::new(rest), std::path::Path::new("fuzz.zip"))
-    {
+    } else if let Ok(gtfs) = regiocal::transit::Gtfs::from_zip(
+        std::io::Cursor::new(rest),
+        std::path::Path::new("fuzz.zip"),
+    ) {
         let hits = gtfs.nearest(51.51, 7.46, 600.0, 3);
         if let Some(h) = hits.first() {
             let _ = gtfs.last_departure(
