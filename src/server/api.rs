@@ -135,15 +135,7 @@ async fn sources(State(state): State<AppState>) -> Response {
         .iter()
         .map(|s| json::source_doc(s, merged.get(s.id.as_str()).copied().unwrap_or(0)))
         .collect();
-    let body = json::to_json(&serde_json::json!({ "sources": docs }));
-    (
-        [
-            (header::CONTENT_TYPE, JSON),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-        .into_response()
+    no_cache_json(&serde_json::json!({ "sources": docs }))
 }
 
 #[utoipa::path(
@@ -175,15 +167,7 @@ async fn categories(State(state): State<AppState>) -> Response {
             })
         })
         .collect();
-    let body = json::to_json(&serde_json::json!({ "categories": docs }));
-    (
-        [
-            (header::CONTENT_TYPE, JSON),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-        .into_response()
+    no_cache_json(&serde_json::json!({ "categories": docs }))
 }
 
 #[utoipa::path(

@@ -1,7 +1,7 @@
 //! HTTP plumbing shared by the routes: query parsing into a [`Filter`], the API error type, and
 //! cacheable responses (strong ETag from the body, Last-Modified, 304 on `If-None-Match`).
 
-use crate::output::{Filter, etag};
+use crate::output::Filter;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -227,8 +227,8 @@ pub fn parse_date(name: &'static str, v: &str) -> Result<NaiveDate, ApiError> {
     Ok(date)
 }
 
-/// A cacheable response: 304 when `If-None-Match` matches the body's ETag, else the body with
-/// ETag, Last-Modified and Cache-Control.
+/// A cacheable response for a body rendered on the spot (not kept in the render cache): the
+/// same headers, codings and 304 rules as [`rendered_response`].
 pub fn cacheable(
     req_headers: &HeaderMap,
     body: String,
@@ -237,39 +237,14 @@ pub fn cacheable(
     max_age_secs: u32,
     extra: &[(header::HeaderName, String)],
 ) -> Response {
-    let tag = etag(body.as_bytes());
-    let matches = req_headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        headers.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(
-        &last_modified
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string(),
-    ) {
-        headers.insert(header::LAST_MODIFIED, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age_secs}")) {
-        headers.insert(header::CACHE_CONTROL, v);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    for (name, value) in extra {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name.clone(), v);
-        }
-    }
-    if matches {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    (StatusCode::OK, headers, body).into_response()
+    rendered_response(
+        req_headers,
+        &super::cache::Rendered::new(body),
+        content_type,
+        last_modified,
+        max_age_secs,
+        extra,
+    )
 }
 
 /// A cached rendering as a response: 304 when `If-None-Match` names it, else the body in the
