@@ -7,7 +7,7 @@ use crate::fetch::{FetchError, Fetcher};
 use crate::ingest::{self, IngestError, Outcome, Report};
 use crate::output::{self, Filter, Snapshot};
 use crate::server::{self, AppState, SnapshotCell};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{AnyStore, Claim, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -51,20 +51,100 @@ pub enum ExportFormat {
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<AnyStore>,
     pub fetcher: Fetcher,
+    /// This process among several sharing the store (`host:pid:nonce`): the holder of the
+    /// fetch leases it takes.
+    pub instance: Arc<str>,
+    /// Whether the store answered lately (`/healthz` says degraded when not).
+    pub health: Arc<StoreHealth>,
+}
+
+/// Whether the store is reachable, as last seen.
+#[derive(Debug, Default)]
+pub struct StoreHealth(std::sync::Mutex<Option<(DateTime<Utc>, String)>>);
+
+impl StoreHealth {
+    /// The store answered.
+    pub fn ok(&self) {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.take().is_some() {
+            tracing::info!("The store is reachable again.");
+        }
+    }
+
+    /// The store failed with `error`; the first failure in a row is logged and kept.
+    pub fn failed(&self, error: &StoreError) {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            tracing::error!(error = %error, "The store is unreachable; serving the last snapshot.");
+            *guard = Some((clock::now(), error.to_string()));
+        }
+    }
+
+    /// Since when and why the store is unreachable, if it is.
+    pub fn problem(&self) -> Option<(DateTime<Utc>, String)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A name for this process that differs from every other instance's.
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "regiocal".to_string());
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{host}:{}:{nonce:08x}", std::process::id())
 }
 
 impl App {
     /// Opens the store named in the config (creating it if missing).
-    pub async fn open(mut config: Config) -> Result<App, AppError> {
-        let store = SqliteStore::open_with(&config.store.path, config.store.busy_timeout).await?;
+    pub async fn open(config: Config) -> Result<App, AppError> {
+        let store = AnyStore::open(&config.store).await?;
+        App::with_store(config, store).await
+    }
+
+    /// Like [`App::open`], but waits for the store: while it cannot be opened (a database
+    /// server that is still starting), retries with backoff (1 s doubling to 30 s), logging
+    /// each failure. For `serve`, which should come up with its database.
+    pub async fn open_waiting(config: Config) -> Result<App, AppError> {
+        let mut delay = std::time::Duration::from_secs(1);
+        loop {
+            match AnyStore::open(&config.store).await {
+                Ok(store) => return App::with_store(config, store).await,
+                Err(e @ StoreError::Migrate(_)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "Cannot open the store; retrying.");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// An app on an opened store.
+    pub async fn with_store(
+        mut config: Config,
+        store: impl Into<AnyStore>,
+    ) -> Result<App, AppError> {
         let fetcher = Fetcher::new(&config.fetch)?;
         load_remote_bikes(&mut config, &fetcher).await;
         Ok(App {
             config: Arc::new(config),
-            store: Arc::new(store),
+            store: Arc::new(store.into()),
             fetcher,
+            instance: instance_name().into(),
+            health: Arc::default(),
         })
     }
 
@@ -147,13 +227,17 @@ impl App {
     ) -> Result<(), AppError> {
         crate::metrics::install();
         let upkeep = crate::metrics::spawn_upkeep();
-        let cell = SnapshotCell::new(self.snapshot().await?);
+        let version = self.store.version().await?;
+        let snaps = Snapshots {
+            cell: SnapshotCell::new(self.snapshot().await?),
+            built: Arc::new(std::sync::atomic::AtomicI64::new(version)),
+        };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let scheduler = tokio::spawn(run_scheduler(self.clone(), cell.clone(), stop_rx));
+        let scheduler = tokio::spawn(run_scheduler(self.clone(), snaps.clone(), stop_rx));
         let rebuild = Arc::new(tokio::sync::Notify::new());
-        let rebuilder = tokio::spawn(run_rebuilder(self.clone(), cell.clone(), rebuild.clone()));
+        let rebuilder = tokio::spawn(run_rebuilder(self.clone(), snaps.clone(), rebuild.clone()));
         let state = AppState {
-            snapshot: cell,
+            snapshot: snaps.cell,
             app: self.clone(),
             rebuild,
             limiter: server::push::limiter(),
@@ -182,11 +266,9 @@ impl App {
 }
 
 /// When each source is due: its stored next run, or now if it was never fetched successfully
-/// or the run is overdue (a restart then fetches only what is stale).
-async fn initial_due(
-    app: &App,
-    now: DateTime<Utc>,
-) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+/// or the run is overdue (a restart then fetches only what is stale); with the `fetch_seq` the
+/// claim for that run must name.
+async fn initial_due(app: &App, now: DateTime<Utc>) -> Result<HashMap<String, Due>, StoreError> {
     let states: HashMap<_, _> = app
         .store
         .source_states()
@@ -201,35 +283,171 @@ async fn initial_due(
         .filter(|s| s.location != SourceLocation::Push)
         .map(|s| {
             let due = match states.get(&s.id) {
-                Some(st) if st.last_success.is_some() => st.next_run.unwrap_or(now).max(now),
-                _ => now,
+                Some(st) if st.last_success.is_some() => Due {
+                    at: st.next_run.unwrap_or(now).max(now),
+                    seq: st.fetch_seq,
+                },
+                Some(st) => Due {
+                    at: now,
+                    seq: st.fetch_seq,
+                },
+                None => Due { at: now, seq: 0 },
             };
             (s.id.clone(), due)
         })
         .collect())
 }
 
+/// The next run of a source as this instance knows it.
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    at: DateTime<Utc>,
+    /// The source's `fetch_seq` when this instance last read it.
+    seq: i64,
+}
+
+/// What a scheduled run of a source ended with.
+struct RunDone {
+    id: String,
+    due: Due,
+    /// Whether this instance fetched (else another one did, or holds the source).
+    fetched: bool,
+}
+
+/// The next run after a claim was refused: the stored next run (another instance just did
+/// this one), or the end of another instance's lease (it may die; then this one takes over).
+fn due_after_refusal(
+    state: Option<&crate::model::SourceState>,
+    lease_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Due {
+    let seq = state.map_or(0, |s| s.fetch_seq);
+    let next = state.and_then(|s| s.next_run).unwrap_or(now).max(now);
+    let at = match lease_until.or(state.and_then(|s| s.lease_until)) {
+        Some(until) if until > now => next.max(until + Duration::seconds(1)),
+        _ => next,
+    };
+    Due { at, seq }
+}
+
+/// One scheduled run of a source: claim it (several instances may share the store), ingest if
+/// granted, release, and say when it is due next.
+async fn run_source(app: App, source: crate::config::SourceConfig, due: Due) -> RunDone {
+    let retry_later = |app: &App, seq: i64| Due {
+        at: clock::now()
+            + chrono::Duration::from_std(app.config.fetch.min_interval)
+                .unwrap_or_else(|_| Duration::minutes(1)),
+        seq,
+    };
+    let now = clock::now();
+    let claim = app
+        .store
+        .claim(
+            &source.id,
+            &app.instance,
+            due.seq,
+            now,
+            app.config.store.lease,
+        )
+        .await;
+    match claim {
+        Ok(Claim::Granted) => app.health.ok(),
+        Ok(Claim::Refused { lease_until }) => {
+            let state = app.store.source_state(&source.id).await;
+            let due = match state {
+                Ok(st) => due_after_refusal(st.as_ref(), lease_until, clock::now()),
+                Err(_) => retry_later(&app, due.seq),
+            };
+            tracing::debug!(source = %source.id, next = %due.at, "Another instance has this run.");
+            return RunDone {
+                id: source.id,
+                due,
+                fetched: false,
+            };
+        }
+        Err(e) => {
+            app.health.failed(&e);
+            tracing::warn!(source = %source.id, error = %e, "Cannot claim the source; retrying later.");
+            return RunDone {
+                due: retry_later(&app, due.seq),
+                id: source.id,
+                fetched: false,
+            };
+        }
+    }
+    let started = std::time::Instant::now();
+    let result = ingest::ingest_source(
+        &app.config,
+        app.store.as_ref(),
+        &app.fetcher,
+        &source,
+        clock::now(),
+    )
+    .await;
+    if let Err(e) = app.store.release(&source.id, &app.instance).await {
+        tracing::warn!(source = %source.id, error = %e, "Cannot release the source's lease; it expires.");
+    }
+    // The ingest stored the next run (schedule, caching hints, backoff); if the store is
+    // unreachable, retry after the minimum interval.
+    let claimed_seq = due.seq + 1;
+    let next = match app.store.source_state(&source.id).await {
+        Ok(Some(st)) => st.next_run.map(|at| Due {
+            at,
+            seq: st.fetch_seq,
+        }),
+        _ => None,
+    }
+    .unwrap_or_else(|| retry_later(&app, claimed_seq));
+    match result {
+        Ok(r) => tracing::info!(
+            source = %source.id,
+            outcome = ?r.outcome,
+            events = r.events,
+            warnings = r.warnings.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "Ingest finished."
+        ),
+        Err(e) => {
+            tracing::error!(source = %source.id, error = %e, "Ingest could not be recorded.")
+        }
+    }
+    RunDone {
+        id: source.id,
+        due: next,
+        fetched: true,
+    }
+}
+
 /// Fires ingests when sources are due, at most `fetch.concurrency` at once, and swaps in a new
 /// snapshot after each batch of finished ingests (and hourly, so the window moves on).
-async fn run_scheduler(app: App, cell: SnapshotCell, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut due = match initial_due(&app, clock::now()).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(error = %e, "Cannot read source states; scheduler not started.");
-            return;
+async fn run_scheduler(app: App, snaps: Snapshots, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // The store may be away at start (a database restarting): wait for it.
+    let mut delay = std::time::Duration::from_secs(1);
+    let mut due = loop {
+        match initial_due(&app, clock::now()).await {
+            Ok(d) => break d,
+            Err(e) => {
+                app.health.failed(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.changed() => return,
+                }
+                delay = (delay * 2).min(std::time::Duration::from_secs(30));
+            }
         }
     };
     let permits = Arc::new(Semaphore::new(app.config.fetch.concurrency));
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Option<DateTime<Utc>>)>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<RunDone>();
     let far = |now: DateTime<Utc>| now + Duration::days(3650);
     let mut last_rebuild = clock::now();
     loop {
         let now = clock::now();
-        for (id, at) in due.iter_mut() {
-            if *at > now {
+        for (id, d) in due.iter_mut() {
+            if d.at > now {
                 continue;
             }
-            *at = far(now);
+            let run = *d;
+            d.at = far(now);
             let Some(source) = app.config.source(id).cloned() else {
                 continue;
             };
@@ -238,80 +456,95 @@ async fn run_scheduler(app: App, cell: SnapshotCell, mut stop: tokio::sync::watc
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
                 };
-                let started = std::time::Instant::now();
-                let result = ingest::ingest_source(
-                    &app.config,
-                    app.store.as_ref(),
-                    &app.fetcher,
-                    &source,
-                    clock::now(),
-                )
-                .await;
-                // The ingest stored the next run (schedule, caching hints, backoff); if the
-                // store is unreachable, retry after the minimum interval.
-                let next = match app.store.source_state(&source.id).await {
-                    Ok(Some(st)) => st.next_run,
-                    _ => None,
-                }
-                .or_else(|| {
-                    chrono::Duration::from_std(app.config.fetch.min_interval)
-                        .ok()
-                        .map(|d| clock::now() + d)
-                });
-                match result {
-                    Ok(r) => tracing::info!(
-                        source = %source.id,
-                        outcome = ?r.outcome,
-                        events = r.events,
-                        warnings = r.warnings.len(),
-                        ms = started.elapsed().as_millis() as u64,
-                        "Ingest finished."
-                    ),
-                    Err(e) => {
-                        tracing::error!(source = %source.id, error = %e, "Ingest could not be recorded.")
-                    }
-                }
-                let _ = tx.send((source.id.clone(), next));
+                let _ = tx.send(run_source(app, source, run).await);
             });
         }
-        let next_due = due.values().min().copied().unwrap_or_else(|| far(now));
+        let next_due = due.values().map(|d| d.at).min().unwrap_or_else(|| far(now));
         let hourly = last_rebuild + Duration::hours(1);
         let wake = next_due.min(hourly);
         let sleep = (wake - now).to_std().unwrap_or_default();
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {
                 if clock::now() >= hourly {
-                    rebuild(&app, &cell).await;
+                    snaps.rebuild(&app).await;
                     last_rebuild = clock::now();
                 }
             }
-            Some((id, next)) = done_rx.recv() => {
-                due.insert(id, next.unwrap_or_else(|| far(clock::now())));
-                while let Ok((id, next)) = done_rx.try_recv() {
-                    due.insert(id, next.unwrap_or_else(|| far(clock::now())));
+            Some(done) = done_rx.recv() => {
+                let mut fetched = done.fetched;
+                due.insert(done.id, done.due);
+                while let Ok(done) = done_rx.try_recv() {
+                    fetched |= done.fetched;
+                    due.insert(done.id, done.due);
                 }
-                rebuild(&app, &cell).await;
-                last_rebuild = clock::now();
+                if fetched {
+                    snaps.rebuild(&app).await;
+                    last_rebuild = clock::now();
+                }
             }
             _ = stop.changed() => return,
         }
     }
 }
 
-/// Rebuilds the snapshot after pushes; writes arriving within 100 ms share one rebuild.
-async fn run_rebuilder(app: App, cell: SnapshotCell, wake: Arc<tokio::sync::Notify>) {
-    loop {
-        wake.notified().await;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        rebuild(&app, &cell).await;
+/// The served snapshot and the store version it was built from.
+#[derive(Clone)]
+struct Snapshots {
+    cell: SnapshotCell,
+    built: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Snapshots {
+    /// Rebuilds from the store; on failure keeps serving the previous snapshot.
+    async fn rebuild(&self, app: &App) {
+        use std::sync::atomic::Ordering;
+        // The version is read first: a write that lands during the build moves it on, and the
+        // next poll builds again.
+        let version = app.store.version().await;
+        match app.snapshot().await {
+            Ok(snap) => {
+                self.cell.set(snap);
+                app.health.ok();
+                if let Ok(v) = version {
+                    self.built.store(v, Ordering::SeqCst);
+                }
+            }
+            Err(e) => {
+                app.health.failed(&e);
+                tracing::error!(error = %e, "Cannot rebuild the snapshot; serving the previous one.")
+            }
+        }
     }
 }
 
-async fn rebuild(app: &App, cell: &SnapshotCell) {
-    match app.snapshot().await {
-        Ok(snap) => cell.set(snap),
-        Err(e) => {
-            tracing::error!(error = %e, "Cannot rebuild the snapshot; serving the previous one.")
+/// Rebuilds the snapshot after pushes (writes arriving within 100 ms share one rebuild) and
+/// whenever the store's version moved (another instance wrote): checked every
+/// `store.poll_interval`, backing off to 30 s while the store is unreachable.
+async fn run_rebuilder(app: App, snaps: Snapshots, wake: Arc<tokio::sync::Notify>) {
+    use std::sync::atomic::Ordering;
+    let poll = app.config.store.poll_interval;
+    let mut delay = poll;
+    loop {
+        tokio::select! {
+            () = wake.notified() => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                snaps.rebuild(&app).await;
+            }
+            () = tokio::time::sleep(delay) => {
+                match app.store.version().await {
+                    Ok(v) => {
+                        delay = poll;
+                        app.health.ok();
+                        if v != snaps.built.load(Ordering::SeqCst) {
+                            snaps.rebuild(&app).await;
+                        }
+                    }
+                    Err(e) => {
+                        app.health.failed(&e);
+                        delay = (delay * 2).min(std::time::Duration::from_secs(30).max(poll));
+                    }
+                }
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_ENV: &str = "REGIOCAL_CONFIG";
 /// Environment variable overriding `[server] bind`.
 pub const BIND_ENV: &str = "REGIOCAL_BIND";
+/// Environment variable with a PostgreSQL URL that overrides `[store] url`.
+pub const DATABASE_URL_ENV: &str = "REGIOCAL_DATABASE_URL";
 /// The config file used when neither `--config` nor `REGIOCAL_CONFIG` is set.
 pub const DEFAULT_CONFIG: &str = "config/regiocal.toml";
 
@@ -110,10 +112,22 @@ fn default_bind() -> SocketAddr {
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing); unused when `url` is set.
     pub path: PathBuf,
-    /// How long a write waits for another writer's lock before giving up.
+    /// How long a write waits for another writer's lock before giving up (SQLite).
     pub busy_timeout: std::time::Duration,
+    /// A PostgreSQL URL (`postgres://...`): several instances share one database. `None` is the
+    /// embedded SQLite file at `path`. `REGIOCAL_DATABASE_URL` overrides it.
+    pub url: Option<String>,
+    /// PostgreSQL schema to keep the tables in (created if missing; default `public`).
+    pub schema: Option<String>,
+    /// Connections in the pool (PostgreSQL).
+    pub max_connections: u32,
+    /// How long an instance holds a source while it fetches it; a lease of an instance that
+    /// died expires after this, and another instance takes the source over.
+    pub lease: std::time::Duration,
+    /// How often an instance checks whether another instance changed the store.
+    pub poll_interval: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -382,6 +396,11 @@ struct RawStore {
     #[serde(default = "default_store_path")]
     path: PathBuf,
     busy_timeout: Option<String>,
+    url: Option<String>,
+    schema: Option<String>,
+    max_connections: Option<u32>,
+    lease: Option<String>,
+    poll_interval: Option<String>,
 }
 
 impl Default for RawStore {
@@ -389,7 +408,38 @@ impl Default for RawStore {
         Self {
             path: default_store_path(),
             busy_timeout: None,
+            url: None,
+            schema: None,
+            max_connections: None,
+            lease: None,
+            poll_interval: None,
         }
+    }
+}
+
+/// A PostgreSQL URL as `[store] url` takes it.
+fn check_store_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+    match parsed.scheme() {
+        "postgres" | "postgresql" => Ok(()),
+        other => Err(format!(
+            "unsupported scheme {other:?} (use postgres://user:password@host/db, or leave url out for SQLite)"
+        )),
+    }
+}
+
+/// A schema name: letters, digits and `_`, not starting with a digit.
+fn check_schema(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid schema name {name:?} (letters, digits and _, at most 63)"
+        ))
     }
 }
 
@@ -528,6 +578,16 @@ impl Config {
             source,
         })?;
         let mut config = Config::parse(&text, path)?;
+        if let Ok(url) = std::env::var(DATABASE_URL_ENV)
+            && !url.trim().is_empty()
+        {
+            check_store_url(url.trim()).map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: format!("{DATABASE_URL_ENV} (environment)"),
+                message,
+            })?;
+            config.store.url = Some(url.trim().to_string());
+        }
         if let Ok(bind) = std::env::var(BIND_ENV) {
             config.server.bind = bind.trim().parse().map_err(|e| ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -971,6 +1031,53 @@ impl Config {
                         })?,
                     Some(t) => parse_duration(t).map_err(|m| invalid("store.busy_timeout", m))?,
                     None => std::time::Duration::from_secs(10),
+                },
+                url: match raw.store.url {
+                    Some(u) => {
+                        check_store_url(&u).map_err(|m| invalid("store.url", m))?;
+                        Some(u)
+                    }
+                    None => None,
+                },
+                schema: match raw.store.schema {
+                    Some(s) => {
+                        check_schema(&s).map_err(|m| invalid("store.schema", m))?;
+                        Some(s)
+                    }
+                    None => None,
+                },
+                max_connections: match raw.store.max_connections {
+                    Some(0) => {
+                        return Err(invalid(
+                            "store.max_connections",
+                            "must be at least 1".into(),
+                        ));
+                    }
+                    Some(n) => n,
+                    None => 8,
+                },
+                lease: match raw.store.lease.as_deref() {
+                    Some(t) => match parse_duration(t).map_err(|m| invalid("store.lease", m))? {
+                        d if d.is_zero() => {
+                            return Err(invalid("store.lease", "must be longer than 0s".into()));
+                        }
+                        d => d,
+                    },
+                    None => std::time::Duration::from_secs(600),
+                },
+                poll_interval: match raw.store.poll_interval.as_deref() {
+                    Some(t) => {
+                        match parse_duration(t).map_err(|m| invalid("store.poll_interval", m))? {
+                            d if d.is_zero() => {
+                                return Err(invalid(
+                                    "store.poll_interval",
+                                    "must be longer than 0s".into(),
+                                ));
+                            }
+                            d => d,
+                        }
+                    }
+                    None => std::time::Duration::from_secs(2),
                 },
             },
             calendar: CalendarConfig {

@@ -116,7 +116,7 @@ fn load(flag: Option<PathBuf>) -> anyhow::Result<Config> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => {
-            let app = App::open(load(config)?).await?;
+            let app = App::open_waiting(load(config)?).await?;
             let listener = app.bind().await?;
             let addr = listener.local_addr().context("listener address")?;
             tracing::info!(%addr, sources = app.config.sources.len(), "Serving http://{addr}/calendar.ics and http://{addr}/api/v1/events");

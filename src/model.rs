@@ -375,6 +375,12 @@ pub struct SourceState {
     pub pending_shrink: u32,
     /// Warnings (skipped events) of the last successful parse.
     pub last_warnings: u32,
+    /// How often the source was claimed for a fetch (see [`crate::store::Store::claim`]).
+    #[serde(skip)]
+    pub fetch_seq: i64,
+    /// Until when an instance holds the source for a fetch, if one does.
+    #[serde(skip)]
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 /// Health of a source as shown in `/api/v1/sources`.

@@ -216,11 +216,12 @@ async fn f6_disk_full_during_a_large_ingest_rolls_back_and_recovers() {
 
     // The disk is full: no page beyond the current file size (plus a couple for bookkeeping).
     let cap = page_count(&db).await + 2;
-    let full = App {
-        config: Arc::new(cfg.clone()),
-        store: Arc::new(SqliteStore::open_capped(&db, cap).await.unwrap()),
-        fetcher: regiocal::fetch::Fetcher::new(&cfg.fetch).unwrap(),
-    };
+    let full = App::with_store(
+        cfg.clone(),
+        SqliteStore::open_capped(&db, cap).await.unwrap(),
+    )
+    .await
+    .unwrap();
     let r = ingest_at(&full, "big", now()).await;
     assert_eq!(r.outcome, Outcome::Failed, "{r:?}");
     let err = r.error.clone().unwrap();

@@ -316,11 +316,8 @@ async fn f2_one_slow_host_cannot_starve_the_others() {
         .await
         .unwrap();
     let fetcher = Fetcher::with_lookup(&cfg.fetch, Arc::new(TestNames)).unwrap();
-    let app = regiocal::app::App {
-        config: Arc::new(cfg),
-        store: Arc::new(store),
-        fetcher,
-    };
+    let mut app = regiocal::app::App::with_store(cfg, store).await.unwrap();
+    app.fetcher = fetcher;
     let started = std::time::Instant::now();
     let finished = std::sync::Mutex::new(Vec::new());
     let reports = app

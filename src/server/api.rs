@@ -310,7 +310,7 @@ fn no_cache_json(doc: &serde_json::Value) -> Response {
     get,
     path = "/healthz",
     tag = "ops",
-    responses((status = 200, description = "Liveness with counts", body = super::openapi::HealthDoc))
+    responses((status = 200, description = "Liveness with counts; `status` is `degraded` while the store does not answer (the feeds are then served from the last snapshot)", body = super::openapi::HealthDoc))
 )]
 async fn health(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.get();
@@ -319,8 +319,21 @@ async fn health(State(state): State<AppState>) -> Response {
         .iter()
         .filter(|s| s.state.error_count > 0)
         .count();
+    // A store that does not answer degrades the instance: it still serves its last snapshot.
+    let problem = state.app.health.problem();
+    let store = match &problem {
+        None => serde_json::json!({ "backend": state.app.store.backend(), "status": "ok" }),
+        Some((since, error)) => serde_json::json!({
+            "backend": state.app.store.backend(),
+            "status": "unreachable",
+            "since": since.to_rfc3339(),
+            "error": error,
+        }),
+    };
     let body = serde_json::json!({
-        "status": "ok",
+        "status": if problem.is_some() { "degraded" } else { "ok" },
+        "instance": &*state.app.instance,
+        "store": store,
         "sources": snap.sources.len(),
         "sources_failing": failing,
         "events": snap.select(&Filter::default()).count(),

@@ -51,6 +51,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
         Source,
         SourcesList,
         HealthDoc,
+        StoreHealthDoc,
         ErrorBody,
         FieldError,
         ValidationError,
@@ -361,11 +362,29 @@ pub struct SourcesList {
 #[derive(ToSchema)]
 #[schema(as = Health)]
 pub struct HealthDoc {
+    /// `ok`, or `degraded` while the store does not answer.
     status: String,
+    /// This process (`host:pid:nonce`); instances sharing a database differ here.
+    instance: String,
+    store: StoreHealthDoc,
     sources: u32,
     sources_failing: u32,
     events: u32,
     last_modified: String,
+}
+
+/// The store as `/healthz` sees it.
+#[derive(ToSchema)]
+#[schema(as = StoreHealth)]
+pub struct StoreHealthDoc {
+    /// `sqlite` or `postgres`.
+    backend: String,
+    /// `ok` or `unreachable`.
+    status: String,
+    /// Since when it is unreachable (RFC 3339).
+    since: Option<String>,
+    /// The first error since then.
+    error: Option<String>,
 }
 
 /// Every error answer.

@@ -5,13 +5,21 @@
 //! new state in a single transaction: a source is always wholly old or wholly new, and a failed
 //! fetch only touches the state. Reads load everything; the in-memory [`crate::output`] snapshot
 //! does the filtering.
+//!
+//! Two backends implement the trait: [`SqliteStore`] (an embedded file, the default) and
+//! [`PgStore`] (PostgreSQL, for several instances sharing one database). [`AnyStore`] is the one
+//! the configuration selects. Several processes coordinate through the store alone: a source is
+//! fetched by whoever wins [`Store::claim`], and [`Store::version`] tells every process that
+//! another one wrote.
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::model::{Event, SourceState, StoredEvent};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// Errors from a store backend.
@@ -25,6 +33,16 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("stored data is corrupt ({what}): {reason}")]
     Corrupt { what: String, reason: String },
+}
+
+/// The answer to [`Store::claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller holds the source now; its `fetch_seq` is the next one.
+    Granted,
+    /// Another process fetched the source since the caller read its state (re-read it), or
+    /// holds it until `lease_until`.
+    Refused { lease_until: Option<DateTime<Utc>> },
 }
 
 /// What an [`Store::apply`] changed.
@@ -115,4 +133,177 @@ pub trait Store: Send + Sync + 'static {
         answer: Option<crate::model::Geo>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims a source for one fetch: granted (and `fetch_seq` moved on) only if its
+    /// `fetch_seq` still is `expected_seq` (nobody fetched it since the caller read its state)
+    /// and no other holder's lease runs past `now`. The lease lasts `lease`; an instance that
+    /// dies mid-fetch loses the source when it expires. One atomic conditional update, so of
+    /// several processes claiming the same run exactly one wins.
+    fn claim(
+        &self,
+        source: &str,
+        holder: &str,
+        expected_seq: i64,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Gives up the caller's lease on a source (after its fetch was recorded).
+    fn release(
+        &self,
+        source: &str,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A counter that every write of events or source states moves on: a process that sees a
+    /// new value rebuilds its snapshot.
+    fn version(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+}
+
+/// The store the configuration selects: SQLite by default, PostgreSQL when `[store] url` (or
+/// `REGIOCAL_DATABASE_URL`) is set.
+#[derive(Clone)]
+pub enum AnyStore {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Opens the configured backend and runs its pending migrations.
+    pub async fn open(config: &crate::config::StoreConfig) -> Result<AnyStore, StoreError> {
+        match &config.url {
+            Some(url) => Ok(AnyStore::Postgres(
+                PgStore::open(url, config.schema.as_deref(), config.max_connections).await?,
+            )),
+            None => Ok(AnyStore::Sqlite(
+                SqliteStore::open_with(&config.path, config.busy_timeout).await?,
+            )),
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            AnyStore::Sqlite(_) => "sqlite",
+            AnyStore::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl From<SqliteStore> for AnyStore {
+    fn from(store: SqliteStore) -> Self {
+        AnyStore::Sqlite(store)
+    }
+}
+
+impl From<PgStore> for AnyStore {
+    fn from(store: PgStore) -> Self {
+        AnyStore::Postgres(store)
+    }
+}
+
+/// Calls the same method on whichever backend this is.
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $call.await,
+            AnyStore::Postgres($s) => $call.await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
+        delegate!(self, s => s.source_states())
+    }
+
+    async fn source_state(&self, id: &str) -> Result<Option<SourceState>, StoreError> {
+        delegate!(self, s => s.source_state(id))
+    }
+
+    async fn apply(
+        &self,
+        state: &SourceState,
+        events: Option<&[Event]>,
+        now: DateTime<Utc>,
+    ) -> Result<ApplyStats, StoreError> {
+        delegate!(self, s => s.apply(state, events, now))
+    }
+
+    async fn upsert_events(
+        &self,
+        source: &str,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<ApplyStats, StoreError> {
+        delegate!(self, s => s.upsert_events(source, events, now))
+    }
+
+    async fn delete_event(
+        &self,
+        source: &str,
+        uid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.delete_event(source, uid, now))
+    }
+
+    async fn save_state(&self, state: &SourceState) -> Result<(), StoreError> {
+        delegate!(self, s => s.save_state(state))
+    }
+
+    async fn source_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        delegate!(self, s => s.source_events(id))
+    }
+
+    async fn all_events(&self) -> Result<Vec<StoredEvent>, StoreError> {
+        delegate!(self, s => s.all_events())
+    }
+
+    async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        delegate!(self, s => s.last_change())
+    }
+
+    async fn geocode_cached(
+        &self,
+        query: &str,
+    ) -> Result<Option<Option<crate::model::Geo>>, StoreError> {
+        delegate!(self, s => s.geocode_cached(query))
+    }
+
+    async fn save_geocode(
+        &self,
+        query: &str,
+        answer: Option<crate::model::Geo>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.save_geocode(query, answer, now))
+    }
+
+    async fn claim(
+        &self,
+        source: &str,
+        holder: &str,
+        expected_seq: i64,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> Result<Claim, StoreError> {
+        delegate!(self, s => s.claim(source, holder, expected_seq, now, lease))
+    }
+
+    async fn release(&self, source: &str, holder: &str) -> Result<(), StoreError> {
+        delegate!(self, s => s.release(source, holder))
+    }
+
+    async fn version(&self) -> Result<i64, StoreError> {
+        delegate!(self, s => s.version())
+    }
+}
+
+/// A claim's lease end: `now + lease` (capped far in the future for absurd values).
+pub(crate) fn lease_end(now: DateTime<Utc>, lease: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now + chrono::Duration::days(365))
 }

@@ -1,6 +1,6 @@
 //! The default store: an embedded SQLite file (bundled library, WAL mode, migrations embedded).
 
-use super::{ApplyStats, Store, StoreError};
+use super::{ApplyStats, Claim, Store, StoreError};
 use crate::model::{Event, EventKey, SourceState, StoredEvent};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -130,6 +130,8 @@ fn state_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SourceState, sqlx::Er
             .try_get::<i64, _>("last_warnings")?
             .try_into()
             .unwrap_or(u32::MAX),
+        fetch_seq: row.try_get("fetch_seq")?,
+        lease_until: parse_ts(row.try_get("lease_until")?),
     })
 }
 
@@ -231,6 +233,17 @@ async fn write_event(
     Ok(())
 }
 
+/// Moves the store's version on (see [`Store::version`]).
+const BUMP_VERSION: &str = "INSERT INTO meta (key, value) VALUES ('version', '1') \
+     ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)";
+
+async fn bump_version<'e, E>(exec: E) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(BUMP_VERSION).execute(exec).await.map(|_| ())
+}
+
 /// After a push: the source's event count and success time, and the store's last change.
 async fn touch_source(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
@@ -253,7 +266,7 @@ async fn touch_source(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    bump_version(&mut **tx).await
 }
 
 const UPSERT_STATE: &str = "INSERT INTO sources (id, etag, last_modified, content_hash, last_fetch, last_success, \
@@ -388,6 +401,7 @@ impl Store for SqliteStore {
             }
         }
         write_state(&mut *tx, &state).await?;
+        bump_version(&mut *tx).await?;
         tx.commit().await?;
         Ok(stats)
     }
@@ -467,7 +481,11 @@ impl Store for SqliteStore {
     }
 
     async fn save_state(&self, state: &SourceState) -> Result<(), StoreError> {
-        Ok(write_state(&self.pool, state).await?)
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        write_state(&mut *tx, state).await?;
+        bump_version(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn source_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
@@ -534,5 +552,69 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn claim(
+        &self,
+        source: &str,
+        holder: &str,
+        expected_seq: i64,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO sources (id) VALUES (?) ON CONFLICT (id) DO NOTHING")
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+        let granted = sqlx::query(
+            "UPDATE sources SET fetch_seq = fetch_seq + 1, lease_holder = ?1, lease_until = ?2 \
+             WHERE id = ?3 AND fetch_seq = ?4 \
+             AND (lease_holder IS NULL OR lease_holder = ?1 OR lease_until IS NULL OR lease_until <= ?5)",
+        )
+        .bind(holder)
+        .bind(ts(&super::lease_end(now, lease)))
+        .bind(source)
+        .bind(expected_seq)
+        .bind(ts(&now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let answer = if granted {
+            Claim::Granted
+        } else {
+            let row = sqlx::query("SELECT lease_holder, lease_until FROM sources WHERE id = ?")
+                .bind(source)
+                .fetch_one(&mut *tx)
+                .await?;
+            let until = parse_ts(row.try_get("lease_until")?);
+            let other: Option<String> = row.try_get("lease_holder")?;
+            Claim::Refused {
+                lease_until: until.filter(|u| *u > now && other.as_deref() != Some(holder)),
+            }
+        };
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    async fn release(&self, source: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sources SET lease_holder = NULL, lease_until = NULL \
+             WHERE id = ? AND lease_holder = ?",
+        )
+        .bind(source)
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn version(&self) -> Result<i64, StoreError> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'version'")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 }

@@ -31,12 +31,63 @@ pub fn parse_fixture(rel: &str) -> (Vec<Event>, Vec<String>) {
     (events, all)
 }
 
-/// A config text with the given `[[source]]` blocks, a store in `dir`.
+/// A config text with the given `[[source]]` blocks, a store in `dir` (or, with
+/// `REGIOCAL_TEST_STORE=postgres`, a fresh schema on the test PostgreSQL server).
 pub fn config_text(dir: &Path, sources: &str) -> String {
     format!(
-        "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n[calendar]\nname = \"Test, Stadt\"\ntimezone = \"Europe/Berlin\"\npast_days = 30\nfuture_days = 400\n[fetch]\nallow_networks = [\"127.0.0.0/8\"]\n{sources}",
-        dir.join("store.sqlite").display()
+        "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n{}[calendar]\nname = \"Test, Stadt\"\ntimezone = \"Europe/Berlin\"\npast_days = 30\nfuture_days = 400\n[fetch]\nallow_networks = [\"127.0.0.0/8\"]\n{sources}",
+        dir.join("store.sqlite").display(),
+        postgres_store_lines()
     )
+}
+
+/// The environment variable naming the test PostgreSQL server
+/// (`scripts/pg-test-server.sh start` prints it).
+pub const POSTGRES_ENV: &str = "REGIOCAL_TEST_POSTGRES_URL";
+
+/// `url` and `schema` lines for `[store]` when the suite runs on PostgreSQL
+/// (`REGIOCAL_TEST_STORE=postgres`), else nothing.
+pub fn postgres_store_lines() -> String {
+    if std::env::var("REGIOCAL_TEST_STORE").as_deref() != Ok("postgres") {
+        return String::new();
+    }
+    let url = std::env::var(POSTGRES_ENV)
+        .unwrap_or_else(|_| panic!("REGIOCAL_TEST_STORE=postgres needs {POSTGRES_ENV}"));
+    format!("url = \"{url}\"\nschema = \"{}\"\n", unique_schema("it"))
+}
+
+/// A schema name no other test uses.
+pub fn unique_schema(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "t_{tag}_{}_{}_{nanos:x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The test PostgreSQL server's URL, or `None` after saying loudly that the calling test did
+/// not run. Under CI (`CI` set) a missing server fails the test instead.
+pub fn postgres_or_skip(test: &str) -> Option<String> {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: CI must run the PostgreSQL tests, but {POSTGRES_ENV} is not set"
+            );
+            eprintln!(
+                "NOT RUN: {test}: no PostgreSQL server ({POSTGRES_ENV} is not set; \
+                 `eval \"$(scripts/pg-test-server.sh start)\"` starts one on 127.0.0.1)"
+            );
+            None
+        }
+    }
 }
 
 /// Writes a config into `dir` and loads it.
