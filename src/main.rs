@@ -244,7 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             // Overrides that no longer match anything in the stored calendar.
-            if !cfg.overrides.is_empty() && cfg.store.path.exists() {
+            if !cfg.overrides.is_empty() && (cfg.store.url.is_some() || cfg.store.path.exists()) {
                 let app = regiocal::app::App::open(cfg.clone()).await?;
                 let snap = app.snapshot().await?;
                 if snap.unmatched_overrides.is_empty() {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use regiocal::store::{SqliteStore, Store};
+use regiocal::store::{AnyStore, Store};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
@@ -138,12 +138,15 @@ fn f7_sigkill_during_ingest_and_pushes_loses_nothing() {
         }
 
         rt.block_on(async {
-            let store = SqliteStore::open(&cfg.store.path).await.unwrap();
-            assert_eq!(
-                store.integrity_check().await.unwrap(),
-                "ok",
-                "round {round}"
-            );
+            // The configured store: SQLite, or PostgreSQL when the suite runs on it.
+            let store = AnyStore::open(&cfg.store).await.unwrap();
+            if let AnyStore::Sqlite(sqlite) = &store {
+                assert_eq!(
+                    sqlite.integrity_check().await.unwrap(),
+                    "ok",
+                    "round {round}"
+                );
+            }
             let big = store.source_events("big").await.unwrap();
             let versions: HashSet<char> = big
                 .iter()

@@ -37,7 +37,7 @@ pub fn config_text(dir: &Path, sources: &str) -> String {
     format!(
         "[server]\nbind = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n{}[calendar]\nname = \"Test, Stadt\"\ntimezone = \"Europe/Berlin\"\npast_days = 30\nfuture_days = 400\n[fetch]\nallow_networks = [\"127.0.0.0/8\"]\n{sources}",
         dir.join("store.sqlite").display(),
-        postgres_store_lines()
+        postgres_store_lines(dir)
     )
 }
 
@@ -46,14 +46,22 @@ pub fn config_text(dir: &Path, sources: &str) -> String {
 pub const POSTGRES_ENV: &str = "REGIOCAL_TEST_POSTGRES_URL";
 
 /// `url` and `schema` lines for `[store]` when the suite runs on PostgreSQL
-/// (`REGIOCAL_TEST_STORE=postgres`), else nothing.
-pub fn postgres_store_lines() -> String {
+/// (`REGIOCAL_TEST_STORE=postgres`), else nothing. The schema is named after `dir`, so configs
+/// written for the same directory share a store, as they share the SQLite file otherwise.
+pub fn postgres_store_lines(dir: &Path) -> String {
     if std::env::var("REGIOCAL_TEST_STORE").as_deref() != Ok("postgres") {
         return String::new();
     }
     let url = std::env::var(POSTGRES_ENV)
         .unwrap_or_else(|_| panic!("REGIOCAL_TEST_STORE=postgres needs {POSTGRES_ENV}"));
-    format!("url = \"{url}\"\nschema = \"{}\"\n", unique_schema("it"))
+    // FNV-1a of the directory: temporary directories are unique, so are their schemas.
+    let hash = dir
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("url = \"{url}\"\nschema = \"t_it_{hash:016x}\"\n")
 }
 
 /// A schema name no other test uses.
