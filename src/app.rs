@@ -376,14 +376,21 @@ async fn run_source(app: App, source: crate::config::SourceConfig, due: Due) -> 
         }
     }
     let started = std::time::Instant::now();
-    let result = ingest::ingest_source(
-        &app.config,
-        app.store.as_ref(),
-        &app.fetcher,
-        &source,
-        clock::now(),
-    )
-    .await;
+    let result = {
+        // The lease is renewed every third of its length while the ingest runs, so only a
+        // dead instance loses its sources.
+        let keep = keep_lease(app.clone(), source.id.clone());
+        let result = ingest::ingest_source(
+            &app.config,
+            app.store.as_ref(),
+            &app.fetcher,
+            &source,
+            clock::now(),
+        )
+        .await;
+        keep.abort();
+        result
+    };
     if let Err(e) = app.store.release(&source.id, &app.instance).await {
         tracing::warn!(source = %source.id, error = %e, "Cannot release the source's lease; it expires.");
     }
@@ -416,6 +423,28 @@ async fn run_source(app: App, source: crate::config::SourceConfig, due: Due) -> 
         due: next,
         fetched: true,
     }
+}
+
+/// Renews this instance's lease on a source every third of the lease, until aborted.
+fn keep_lease(app: App, source: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let lease = app.config.store.lease;
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            match app
+                .store
+                .renew(&source, &app.instance, clock::now(), lease)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(source = %source, "Lost the lease on the source while fetching it.");
+                    return;
+                }
+                Err(e) => tracing::warn!(source = %source, error = %e, "Cannot renew the lease."),
+            }
+        }
+    })
 }
 
 /// Fires ingests when sources are due, at most `fetch.concurrency` at once, and swaps in a new

@@ -331,8 +331,33 @@ async fn claims_grant_one_holder<S: Store + Clone>(store: S) {
     );
     assert_eq!(
         store.claim("kino", "i2", 1, t(11), lease).await.unwrap(),
+        Claim::Refused { lease_until: None },
+        "read during i1's fetch: outdated after its release"
+    );
+    let seq = store.source_state("kino").await.unwrap().unwrap().fetch_seq;
+    assert_eq!(seq, 2, "claim and release each count");
+    assert_eq!(
+        store.claim("kino", "i2", seq, t(11), lease).await.unwrap(),
         Claim::Granted
     );
+    // A holder renews its lease while it works; others cannot.
+    assert!(
+        store
+            .renew("kino", "i2", t(11) + Duration::seconds(50), lease)
+            .await
+            .unwrap()
+    );
+    assert!(!store.renew("kino", "i9", t(11), lease).await.unwrap());
+    assert_eq!(
+        store
+            .source_state("kino")
+            .await
+            .unwrap()
+            .unwrap()
+            .lease_until,
+        Some(t(11) + Duration::seconds(110))
+    );
+    store.renew("kino", "i2", t(11), lease).await.unwrap();
     // i2 dies holding it: after the lease, i3 takes over.
     let seq = store.source_state("kino").await.unwrap().unwrap().fetch_seq;
     assert!(matches!(

@@ -148,7 +148,18 @@ pub trait Store: Send + Sync + 'static {
         lease: std::time::Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Gives up the caller's lease on a source (after its fetch was recorded).
+    /// Extends the caller's lease on a source to `now + lease` (a long ingest keeps it while
+    /// it runs). False if the caller no longer holds it.
+    fn renew(
+        &self,
+        source: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives up the caller's lease on a source (after its fetch was recorded) and moves its
+    /// `fetch_seq` on, so a claim based on a state read during the fetch is refused.
     fn release(
         &self,
         source: &str,
@@ -289,6 +300,16 @@ impl Store for AnyStore {
         lease: std::time::Duration,
     ) -> Result<Claim, StoreError> {
         delegate!(self, s => s.claim(source, holder, expected_seq, now, lease))
+    }
+
+    async fn renew(
+        &self,
+        source: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.renew(source, holder, now, lease))
     }
 
     async fn release(&self, source: &str, holder: &str) -> Result<(), StoreError> {

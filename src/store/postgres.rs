@@ -602,9 +602,27 @@ impl Store for PgStore {
         })
     }
 
+    async fn renew(
+        &self,
+        source: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE sources SET lease_until = $1 WHERE id = $2 AND lease_holder = $3")
+                .bind(secs(super::lease_end(now, lease)))
+                .bind(source)
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn release(&self, source: &str, holder: &str) -> Result<(), StoreError> {
+        // The sequence moves on again: whoever read the state during the fetch is refused.
         sqlx::query(
-            "UPDATE sources SET lease_holder = NULL, lease_until = NULL \
+            "UPDATE sources SET fetch_seq = fetch_seq + 1, lease_holder = NULL, lease_until = NULL \
              WHERE id = $1 AND lease_holder = $2",
         )
         .bind(source)

@@ -174,9 +174,13 @@ pub static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomic
 pub static MAX_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// What the stub server saw.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Seen {
     pub path: String,
+    /// When the request arrived.
+    pub at: std::time::Instant,
+    /// The same, on the wall clock (what cron schedules follow).
+    pub wall: std::time::SystemTime,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
 }
@@ -215,6 +219,8 @@ impl StubServer {
                 .map(str::to_string);
             seen.lock().unwrap().push(Seen {
                 path: path.clone(),
+                at: std::time::Instant::now(),
+                wall: std::time::SystemTime::now(),
                 if_none_match: inm.clone(),
                 if_modified_since: ims,
             });
