@@ -59,6 +59,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Copy the SQLite store to a new file while the daemon runs (a consistent snapshot,
+    /// `VACUUM INTO`). For PostgreSQL use `pg_dump` (see docs/deployment.md).
+    Backup {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Push API tokens.
     Token {
         #[command(subcommand)]
@@ -148,6 +157,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Backup { config, to } => {
+            let cfg = load(config)?;
+            if cfg.store.url.is_some() {
+                anyhow::bail!(
+                    "the store is PostgreSQL: back it up with pg_dump (see docs/deployment.md)"
+                );
+            }
+            if to.exists() {
+                anyhow::bail!("{} exists already; choose a new file", to.display());
+            }
+            let store = regiocal::store::SqliteStore::open(&cfg.store.path).await?;
+            store.backup_to(&to).await?;
+            eprintln!(
+                "Backed up {} to {}.",
+                cfg.store.path.display(),
+                to.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Export {
             config,

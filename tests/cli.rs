@@ -532,3 +532,38 @@ fn every_config_in_config_dir_is_valid() {
     let demo = regiocal::config::Config::load(&dir.join("regiocal.toml")).unwrap();
     assert!(demo.sources.len() >= 5);
 }
+
+#[test]
+fn backup_copies_the_sqlite_store_while_it_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, cfg) = common::write_config(dir.path(), &demo_sources());
+    assert!(regiocal(&cfg_path, &["fetch"]).status.success());
+    let to = dir.path().join("backup.sqlite");
+    let out = regiocal(&cfg_path, &["backup", "--to", to.to_str().unwrap()]);
+    if cfg.store.url.is_some() {
+        // The suite runs on PostgreSQL: the command points to pg_dump instead.
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A second backup to the same file is refused, not overwritten.
+    let again = regiocal(&cfg_path, &["backup", "--to", to.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    // The copy serves the same calendar.
+    let (restored_path, _) = {
+        let restored = dir.path().join("restored");
+        std::fs::create_dir_all(&restored).unwrap();
+        std::fs::copy(&to, restored.join("store.sqlite")).unwrap();
+        common::write_config(&restored, &demo_sources())
+    };
+    let original = stdout(&regiocal(&cfg_path, &["export", "--format", "json"]));
+    let restored = stdout(&regiocal(&restored_path, &["export", "--format", "json"]));
+    assert!(original.contains("\"events\""));
+    assert_eq!(original, restored);
+}

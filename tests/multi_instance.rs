@@ -27,24 +27,28 @@ impl Drop for Instance {
 }
 
 fn start(config: &std::path::Path) -> Instance {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_regiocal"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "regiocal=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
+    // Owned by the Instance at once: it is killed and reaped on every path, panics included.
+    let mut inst = Instance {
+        child: Command::new(env!("CARGO_BIN_EXE_regiocal"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "regiocal=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        base: String::new(),
+    };
+    let stderr = inst.child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         let line = lines.next().unwrap().unwrap();
         if let Some(at) = line.find("Serving http://") {
             let rest = &line[at + "Serving ".len()..];
-            let base = rest[..rest.find("/calendar.ics").unwrap()].to_string();
+            inst.base = rest[..rest.find("/calendar.ics").unwrap()].to_string();
             std::thread::spawn(move || for _ in lines {});
-            return Instance { child, base };
+            return inst;
         }
     }
     panic!("instance did not start");

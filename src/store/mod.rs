@@ -33,6 +33,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("stored data is corrupt ({what}): {reason}")]
     Corrupt { what: String, reason: String },
+    #[error("path {path} is not valid UTF-8")]
+    BadPath { path: String },
 }
 
 /// The answer to [`Store::claim`].

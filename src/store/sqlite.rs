@@ -28,6 +28,19 @@ impl SqliteStore {
         Ok(rows.join("; "))
     }
 
+    /// Writes a consistent copy of the database to `to` (`VACUUM INTO`), while other
+    /// connections go on reading and writing. `to` must not exist.
+    pub async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
+        let target = to.to_str().ok_or_else(|| StoreError::BadPath {
+            path: to.display().to_string(),
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Opens (creating if missing) the database file and runs pending migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         SqliteStore::open_with(path, Duration::from_secs(10)).await

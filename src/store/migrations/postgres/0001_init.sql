@@ -2,8 +2,10 @@
 
 -- Sources: fetch state, caching validators, health counters, the next scheduled run and the
 -- fetch lease (which instance fetches the source now; fetch_seq counts claims).
+-- Keys compare as bytes (COLLATE "C"), as in SQLite: both backends list events in the same
+-- order, and the primary key index serves ORDER BY whatever the database's default collation.
 CREATE TABLE sources (
-    id             TEXT PRIMARY KEY,
+    id             TEXT COLLATE "C" PRIMARY KEY,
     etag           TEXT,
     last_modified  TEXT,
     content_hash   TEXT,
@@ -23,9 +25,9 @@ CREATE TABLE sources (
 -- Events: one row per calendar component (single event, series master or override).
 -- recurrence_id is '' for masters and single events; data is the normalised event as JSON.
 CREATE TABLE events (
-    source_id     TEXT NOT NULL,
-    uid           TEXT NOT NULL,
-    recurrence_id TEXT NOT NULL DEFAULT '',
+    source_id     TEXT COLLATE "C" NOT NULL,
+    uid           TEXT COLLATE "C" NOT NULL,
+    recurrence_id TEXT COLLATE "C" NOT NULL DEFAULT '',
     data          TEXT NOT NULL,
     content_hash  TEXT NOT NULL,
     first_seen    TIMESTAMPTZ NOT NULL,
