@@ -1,0 +1,114 @@
+//! The demo region ingested into SQLite and into PostgreSQL answers every filter (geo, text,
+//! district, venue, category, transit) with the same occurrences. Needs the test PostgreSQL
+//! server (`REGIOCAL_TEST_POSTGRES_URL`); without it the test prints `NOT RUN` (CI fails).
+
+mod common;
+
+use regiocal::app::App;
+use regiocal::config::Config;
+use regiocal::model::Geo;
+use regiocal::output::{Filter, json};
+use std::path::Path;
+
+async fn demo_app(dir: &Path, postgres: Option<&str>) -> App {
+    let mut cfg =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/regiocal.toml")).unwrap();
+    cfg.store.path = dir.join("demo.sqlite");
+    if let Some(url) = postgres {
+        cfg.store.url = Some(url.to_string());
+        cfg.store.schema = Some(common::unique_schema("agree"));
+    }
+    let app = App::open(cfg).await.unwrap();
+    let reports = app.fetch_all(None, |_| {}).await.unwrap();
+    assert!(!regiocal::app::all_failed(&reports));
+    app
+}
+
+/// `(id, start)` of every occurrence the filter selects, as the JSON API lists them.
+fn answer(snap: &regiocal::output::Snapshot, filter: &Filter) -> Vec<(String, String)> {
+    let body = json::render_events(snap, filter, Some(1000), None).unwrap();
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["start"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_answer_every_filter_alike() {
+    let Some(url) = common::postgres_or_skip("sqlite_and_postgres_answer_every_filter_alike")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = demo_app(dir.path(), None).await;
+    let postgres = demo_app(dir.path(), Some(&url)).await;
+    assert_eq!(sqlite.store.backend(), "sqlite");
+    assert_eq!(postgres.store.backend(), "postgres");
+    let a = sqlite.snapshot().await.unwrap();
+    let b = postgres.snapshot().await.unwrap();
+
+    let centre = Geo::new(51.515, 7.47).unwrap();
+    let filters: Vec<(&str, Filter)> = vec![
+        ("everything", Filter::default()),
+        (
+            "near the centre, 1 km",
+            Filter {
+                near: Some((centre, 1.0)),
+                ..Filter::default()
+            },
+        ),
+        (
+            "bounding box",
+            Filter {
+                bbox: Some([7.44, 51.50, 7.49, 51.53]),
+                ..Filter::default()
+            },
+        ),
+        (
+            "district",
+            Filter {
+                districts: vec!["Altstadt".into()],
+                ..Filter::default()
+            },
+        ),
+        (
+            "venue",
+            Filter {
+                venues: vec!["stadttheater".into()],
+                ..Filter::default()
+            },
+        ),
+        (
+            "category",
+            Filter {
+                categories: vec!["theatre".into()],
+                ..Filter::default()
+            },
+        ),
+        (
+            "reachable by public transport",
+            Filter {
+                transit: true,
+                ..Filter::default()
+            },
+        ),
+    ];
+    for (what, filter) in &filters {
+        let (x, y) = (answer(&a, filter), answer(&b, filter));
+        assert!(!x.is_empty(), "{what}: the demo has matches");
+        assert_eq!(x, y, "{what}: SQLite and PostgreSQL differ");
+        eprintln!("{what}: {} occurrences on both", x.len());
+    }
+    // Narrow filters select less than everything (they filter at all).
+    let all = answer(&a, &Filter::default()).len();
+    assert!(answer(&a, &filters[1].1).len() < all);
+    assert!(answer(&a, &filters[4].1).len() < all);
+}
