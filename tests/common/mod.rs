@@ -89,10 +89,18 @@ pub fn postgres_or_skip(test: &str) -> Option<String> {
                 std::env::var_os("CI").is_none(),
                 "{test}: CI must run the PostgreSQL tests, but {POSTGRES_ENV} is not set"
             );
-            eprintln!(
-                "NOT RUN: {test}: no PostgreSQL server ({POSTGRES_ENV} is not set; \
-                 `eval \"$(scripts/pg-test-server.sh start)\"` starts one on 127.0.0.1)"
-            );
+            // Written to the real stderr (not `eprintln!`, which the test harness swallows for
+            // passing tests), once per test binary, so a skipped half is never silent.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "NOT RUN: the PostgreSQL tests of this binary (first: {test}): {POSTGRES_ENV} \
+                     is not set; `eval \"$(scripts/pg-test-server.sh start)\"` starts a server \
+                     on 127.0.0.1"
+                );
+            });
             None
         }
     }
