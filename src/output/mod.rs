@@ -8,6 +8,7 @@
 
 pub mod atom;
 pub mod ics;
+pub mod index;
 pub mod jcal;
 pub mod json;
 pub mod jsonld;
