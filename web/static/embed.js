@@ -31,11 +31,12 @@
   }
 
   function when(ev, lang) {
+    var locale = lang === "en" ? "en-GB" : "de-DE";
     if (ev.all_day) {
-      return new Intl.DateTimeFormat(lang, { weekday: "short", day: "numeric", month: "short" })
+      return new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short" })
         .format(new Date(ev.start + "T12:00:00")) + ", " + TEXT[lang].day;
     }
-    return new Intl.DateTimeFormat(lang, {
+    return new Intl.DateTimeFormat(locale, {
       weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: ev.timezone
     }).format(new Date(ev.start));
   }
