@@ -45,9 +45,12 @@ fn demo_config(dir: &Path) -> PathBuf {
             format!("= {:?}", cfg.join(file).display().to_string()),
         );
     }
+    replace(
+        "tile_url = \"https://tile.openstreetmap.org/{z}/{x}/{y}.png\"",
+        "tile_url = \"http://127.0.0.1:9/tiles/{z}/{x}/{y}.png\"".into(),
+    );
     text.push_str(&format!(
-        "\n[web]\ntile_url = \"http://127.0.0.1:9/tiles/{{z}}/{{x}}/{{y}}.png\"\n\n\
-         [[source]]\nid = \"inj\"\nname = \"<script>alert('name')</script> Testquelle\"\n\
+        "\n[[source]]\nid = \"inj\"\nname = \"<script>alert('name')</script> Testquelle\"\n\
          url = {:?}\nlicense = \"CC0-1.0\"\nattribution = \"<img src=x onerror=alert(3)> Test\"\n",
         common::fixture_path("ics/injection.ics")
             .display()

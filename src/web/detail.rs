@@ -207,7 +207,7 @@ pub fn render(snap: &Snapshot, row: &Row, q: &PageQuery, ctx: &Ctx) -> Result<St
         .iter()
         .filter_map(|o| {
             let price = match o.price {
-                Some(p) if p == 0.0 => t.free.to_string(),
+                Some(0.0) => t.free.to_string(),
                 Some(p) => lang.price(p, o.currency.as_deref()),
                 None => return o.name.clone(),
             };

@@ -83,6 +83,24 @@ pub fn router() -> Router<AppState> {
         .fallback(fallback)
 }
 
+/// Renders the list page as `GET /?{query}` does for a visitor without a language preference,
+/// with absolute links based at `base_url` (benchmarks and tools; the server caches it).
+pub fn render_list_page(
+    snap: &Snapshot,
+    web: &WebConfig,
+    query: Option<&str>,
+    base_url: &str,
+    today: NaiveDate,
+) -> Result<String, WebError> {
+    let q = PageQuery::parse(query, None)?;
+    let ctx = Ctx {
+        web,
+        base_url: base_url.to_string(),
+        today,
+    };
+    list::render(snap, &q, &ctx)
+}
+
 /// What a page needs besides the snapshot and its query.
 pub struct Ctx<'a> {
     pub web: &'a WebConfig,

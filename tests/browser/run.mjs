@@ -111,7 +111,7 @@ async function startServer() {
   for (const f of ["venues.csv", "districts.geojson", "region.geojson", "overrides.toml"]) {
     replace(`= "${f}"`, `= ${JSON.stringify(path.join(cfgDir, f))}`);
   }
-  text += `\n[web]\ntile_url = "${stubBase}/tiles/{z}/{x}/{y}.png"\n`;
+  replace('tile_url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"', `tile_url = "${stubBase}/tiles/{z}/{x}/{y}.png"`);
   const config = path.join(tmp, "regiocal.toml");
   fs.writeFileSync(config, text);
   assert(fs.existsSync(bin), `no binary at ${bin} (cargo build first, or set REGIOCAL_BIN)`);
