@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{python, unfold};
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -389,39 +391,6 @@ fn the_event_page_shows_time_place_getting_there_sources_and_json_ld() {
     // The map: a data block for the script and a link for everyone else.
     assert!(html.contains("id=\"map-data\">{\"tiles\":\"http://127.0.0.1:9/tiles/"));
     assert!(html.contains("openstreetmap.org/?mlat=51.51500"));
-}
-
-/// Unfolds content lines (RFC 5545 3.1).
-fn unfold(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for line in text.split("\r\n") {
-        if let Some(rest) = line.strip_prefix(' ') {
-            lines.last_mut().unwrap().push_str(rest);
-        } else if !line.is_empty() {
-            lines.push(line.to_string());
-        }
-    }
-    lines
-}
-
-/// The python interpreter with icalendar + recurring-ical-events, if configured.
-fn python() -> Option<String> {
-    let py = std::env::var("REGIOCAL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import icalendar, recurring_ical_events"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must provide python icalendar + recurring-ical-events (REGIOCAL_TEST_PYTHON)"
-    );
-    eprintln!(
-        "NOT RUN: the independent ICS check needs python3 with icalendar (REGIOCAL_TEST_PYTHON)"
-    );
-    None
 }
 
 #[test]

@@ -6,13 +6,9 @@
 
 use super::cards::{self, Day};
 use super::query::PageQuery;
-use super::{Ctx, Framing, WebError, respond};
+use super::{Ctx, WebError};
 use crate::output::Snapshot;
-use crate::server::AppState;
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 
 /// Events the embed shows without `limit`, and the most it shows.
 pub const DEFAULT_LIMIT: usize = 5;
@@ -55,22 +51,4 @@ pub fn render(snap: &Snapshot, q: &PageQuery, ctx: &Ctx) -> Result<String, WebEr
         all_href: format!("{}{}", ctx.base_url, q.href("/")),
     }
     .render()?)
-}
-
-/// `GET /embed`.
-pub async fn page(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    respond(
-        &state,
-        "/embed",
-        raw.as_deref(),
-        &headers,
-        &uri,
-        Framing::Anyone,
-        render,
-    )
 }

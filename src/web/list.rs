@@ -8,13 +8,9 @@
 use super::cards::{self, Day};
 use super::query::PageQuery;
 use super::subscribe::Links;
-use super::{Chrome, Ctx, Framing, Nav, WebError, respond};
+use super::{Chrome, Ctx, Nav, WebError};
 use crate::output::{Snapshot, json::MAX_LIMIT};
-use crate::server::AppState;
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 
 /// Occurrences shown at first, and how many more each "more" link adds.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -143,6 +139,7 @@ struct IndexPage {
     links: Links,
     list_href: String,
     map_href: String,
+    map_view: bool,
 }
 
 /// Renders `/`.
@@ -174,24 +171,7 @@ pub fn render(snap: &Snapshot, q: &PageQuery, ctx: &Ctx) -> Result<String, WebEr
         links: Links::new(q, &ctx.base_url),
         list_href: q.href("/"),
         map_href: q.href("/map"),
+        map_view: false,
     }
     .render()?)
-}
-
-/// `GET /`.
-pub async fn page(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    respond(
-        &state,
-        "/",
-        raw.as_deref(),
-        &headers,
-        &uri,
-        Framing::SameOrigin,
-        render,
-    )
 }

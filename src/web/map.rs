@@ -9,13 +9,9 @@ use super::cards;
 use super::list::{self, FormView};
 use super::query::PageQuery;
 use super::safe::script_json;
-use super::{Chrome, Ctx, Framing, Nav, WebError, respond};
+use super::{Chrome, Ctx, Nav, WebError};
 use crate::output::{Snapshot, json::MAX_LIMIT};
-use crate::server::AppState;
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 use serde::Serialize;
 
 /// Events named in a marker's pop-up.
@@ -67,6 +63,7 @@ struct MapPage {
     data_json: String,
     list_href: String,
     map_href: String,
+    map_view: bool,
 }
 
 /// Renders `/map`.
@@ -153,24 +150,7 @@ pub fn render(snap: &Snapshot, q: &PageQuery, ctx: &Ctx) -> Result<String, WebEr
         data_json,
         list_href: q.href("/"),
         map_href: q.href("/map"),
+        map_view: true,
     }
     .render()?)
-}
-
-/// `GET /map`.
-pub async fn page(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    respond(
-        &state,
-        "/map",
-        raw.as_deref(),
-        &headers,
-        &uri,
-        Framing::SameOrigin,
-        render,
-    )
 }

@@ -41,7 +41,7 @@ use crate::output::Snapshot;
 use crate::server::AppState;
 use crate::server::cache::Rendered;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -72,12 +72,24 @@ impl WebError {
 /// The routes of the web UI.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(list::page))
-        .route("/map", get(map::page))
+        .route("/", get(|s, q, h, u| page(s, q, h, u, "/", list::render)))
+        .route(
+            "/map",
+            get(|s, q, h, u| page(s, q, h, u, "/map", map::render)),
+        )
         .route("/events/{id}", get(detail::page))
-        .route("/subscribe", get(subscribe::page))
-        .route("/sources", get(sources::page))
-        .route("/embed", get(embed::page))
+        .route(
+            "/subscribe",
+            get(|s, q, h, u| page(s, q, h, u, "/subscribe", subscribe::render)),
+        )
+        .route(
+            "/sources",
+            get(|s, q, h, u| page(s, q, h, u, "/sources", sources::render)),
+        )
+        .route(
+            "/embed",
+            get(|s, q, h, u| page(s, q, h, u, "/embed", embed::render)),
+        )
         .route("/embed.js", get(assets::embed_js))
         .route("/static/{version}/{*path}", get(assets::serve))
         .fallback(fallback)
@@ -273,6 +285,32 @@ fn accept_language(headers: &HeaderMap) -> Option<&str> {
 
 /// A page renderer: the snapshot, the parsed query and the context to HTML.
 type Render = fn(&Snapshot, &PageQuery, &Ctx) -> Result<String, WebError>;
+
+/// The handler of the pages that depend only on their query: `path` names the page (the embed
+/// may be framed by any site, the others only by this one).
+async fn page(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    path: &'static str,
+    render: Render,
+) -> Response {
+    let framing = if path == "/embed" {
+        Framing::Anyone
+    } else {
+        Framing::SameOrigin
+    };
+    respond(
+        &state,
+        path,
+        raw.as_deref(),
+        &headers,
+        &uri,
+        framing,
+        render,
+    )
+}
 
 /// Answers a page request: parses the query, renders (or takes the cached rendering) and
 /// sends it with ETag, compression and the page headers; errors become error pages.

@@ -4,14 +4,10 @@
 use super::detail::license_url;
 use super::query::PageQuery;
 use super::safe::http_url;
-use super::{Chrome, Ctx, Framing, Nav, WebError, respond};
+use super::{Chrome, Ctx, Nav, WebError};
 use crate::model::Health;
 use crate::output::Snapshot;
-use crate::server::AppState;
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 
 /// One row of the table.
@@ -84,22 +80,4 @@ pub fn render(snap: &Snapshot, q: &PageQuery, _ctx: &Ctx) -> Result<String, WebE
         rows,
     }
     .render()?)
-}
-
-/// `GET /sources`.
-pub async fn page(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    respond(
-        &state,
-        "/sources",
-        raw.as_deref(),
-        &headers,
-        &uri,
-        Framing::SameOrigin,
-        render,
-    )
 }

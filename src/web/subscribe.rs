@@ -6,13 +6,9 @@
 //! shows (from today on, as calendar apps keep past events themselves).
 
 use super::query::PageQuery;
-use super::{Chrome, Ctx, Framing, Nav, WebError, respond};
+use super::{Chrome, Ctx, Nav, WebError};
 use crate::output::Snapshot;
-use crate::server::AppState;
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 
 /// Default number of events of the embed snippets.
 pub const EMBED_LIMIT: usize = 5;
@@ -125,24 +121,6 @@ pub fn render(snap: &Snapshot, q: &PageQuery, ctx: &Ctx) -> Result<String, WebEr
         theme: THEME_SNIPPET,
     }
     .render()?)
-}
-
-/// `GET /subscribe`.
-pub async fn page(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    respond(
-        &state,
-        "/subscribe",
-        raw.as_deref(),
-        &headers,
-        &uri,
-        Framing::SameOrigin,
-        render,
-    )
 }
 
 #[cfg(test)]
