@@ -388,6 +388,18 @@ fn the_event_page_shows_time_place_getting_there_sources_and_json_ld() {
     let mut from_feed = item["item"].clone();
     from_feed["@context"] = "https://schema.org".into();
     assert_eq!(ld, from_feed);
+    // The last departure after the event, where the timetable has one.
+    let chor = s.json("/api/v1/events?from=2026-11-24&q=Chorabend&limit=1")["events"][0].clone();
+    let last = &chor["last_departure"];
+    assert!(last.is_object(), "{chor}");
+    let time = &last["time"].as_str().unwrap()[11..16];
+    let page = s.page(&format!("/events/{}", chor["id"].as_str().unwrap()));
+    let want = format!(
+        "Letzte Abfahrt nach Veranstaltungsende:</strong> {time} Uhr: Bus {}, {}",
+        last["line"].as_str().unwrap(),
+        last["stop"].as_str().unwrap()
+    );
+    assert!(page.contains(&want), "{want}");
     // The map: a data block for the script and a link for everyone else.
     assert!(html.contains("id=\"map-data\">{\"tiles\":\"http://127.0.0.1:9/tiles/"));
     assert!(html.contains("openstreetmap.org/?mlat=51.51500"));
