@@ -373,11 +373,20 @@ fn html_response(
     web: &WebConfig,
     framing: Framing,
 ) -> Response {
+    // Lists start today, so a page changes at midnight even when the snapshot does not.
+    let tz = snap.calendar.timezone;
+    let midnight = crate::model::local_to_utc(
+        crate::clock::now()
+            .with_timezone(&tz)
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN),
+        tz,
+    );
     crate::server::rendered_response(
         headers,
         rendered,
         HTML,
-        snap.last_modified,
+        snap.last_modified.max(midnight),
         PAGE_MAX_AGE,
         &page_headers(web, framing),
     )
