@@ -21,6 +21,11 @@ RUN mkdir -p src benches \
     && rm -rf src benches
 COPY src ./src
 COPY benches ./benches
+# The web UI's templates (compiled in by askama) and static files (embedded with include_bytes!).
+COPY askama.toml ./
+COPY web/templates ./web/templates
+COPY web/static ./web/static
+COPY web/vendor ./web/vendor
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin regiocal
 
 FROM debian:bookworm-slim AS runtime

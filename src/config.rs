@@ -70,6 +70,8 @@ pub struct Config {
     pub vocabulary: std::sync::Arc<crate::normalize::category::Vocabulary>,
     /// Whether source categories are mapped to the vocabulary (`[categories] controlled`).
     pub categories_controlled: bool,
+    /// The web UI (`[web]`): map tiles and the public base URL.
+    pub web: crate::web::WebConfig,
 }
 
 /// Cross-source de-duplication (`[dedupe]`).
@@ -309,6 +311,8 @@ struct RawConfig {
     categories: RawCategories,
     #[serde(default, rename = "category")]
     category: Vec<RawCategory>,
+    #[serde(default)]
+    web: crate::web::WebConfig,
 }
 
 #[derive(Deserialize)]
@@ -1007,7 +1011,11 @@ impl Config {
             None => None,
         };
 
+        raw.web
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
         Ok(Config {
+            web: raw.web,
             transit,
             transit_config,
             vocabulary: std::sync::Arc::new(vocabulary),

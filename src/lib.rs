@@ -21,6 +21,8 @@
 //!   iCalendar or JSON; both the server and `regiocal export` use it, so they agree byte for byte.
 //! * [`server`] is the HTTP API; [`metrics`] its Prometheus instrumentation; [`app`] wires
 //!   everything together for the CLI.
+//! * [`web`] is the server-rendered web UI (list, map, event pages, subscribe, sources) and the
+//!   embed for other websites; like the feeds it reads only the current snapshot.
 
 pub mod app;
 pub mod clock;
@@ -38,3 +40,4 @@ pub mod overrides;
 pub mod server;
 pub mod store;
 pub mod transit;
+pub mod web;

@@ -18,23 +18,7 @@ const FIXTURES: [(&str, &str); 5] = [
     ("cms", "ics/cms-plugin.ics"),
 ];
 
-use common::snapshot_of;
-
-/// Unfolds content lines (RFC 5545 3.1).
-fn unfold(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for line in text.split("\r\n") {
-        if let Some(rest) = line.strip_prefix(' ') {
-            lines
-                .last_mut()
-                .expect("continuation after a line")
-                .push_str(rest);
-        } else if !line.is_empty() {
-            lines.push(line.to_string());
-        }
-    }
-    lines
-}
+use common::{python, snapshot_of, unfold};
 
 #[test]
 fn output_is_structurally_valid_rfc5545() {
@@ -250,29 +234,6 @@ fn row6_hostile_text_is_escaped_and_survives() {
         .find(|l| l.starts_with("SUMMARY:äöüß"))
         .expect("long summary");
     assert_eq!(long.chars().count(), "SUMMARY:".len() + 200);
-}
-
-/// The python interpreter with icalendar + recurring-ical-events, if configured.
-fn python() -> Option<String> {
-    let py = std::env::var("REGIOCAL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import icalendar, recurring_ical_events"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must provide python icalendar + recurring-ical-events (REGIOCAL_TEST_PYTHON)"
-    );
-    // The real stderr: the harness swallows `eprintln!` of passing tests.
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "NOT RUN: independent ICS check needs python3 with icalendar and recurring-ical-events (set REGIOCAL_TEST_PYTHON)"
-    );
-    None
 }
 
 #[test]

@@ -99,6 +99,29 @@ async fn openapi_document_describes_the_api_and_matches_real_responses() {
     for ct in ["application/json", "text/calendar", "application/ld+json"] {
         assert!(post["requestBody"]["content"][ct].is_object(), "{ct}");
     }
+    // Every filter the server parses is documented on every feed and listing.
+    let filters: BTreeSet<String> = regiocal::server::FILTER_PARAMETERS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for path in [
+        "/calendar.ics",
+        "/calendar.jcal",
+        "/calendar.xcs",
+        "/feed.atom",
+        "/api/v1/events.jsonld",
+        "/api/v1/events",
+    ] {
+        let names: BTreeSet<String> = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has no parameters"))
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .filter(|n| n != "limit" && n != "cursor")
+            .collect();
+        assert_eq!(names, filters, "{path}");
+    }
+
     // The read API needs no token.
     assert!(doc["paths"]["/api/v1/events"]["get"]["security"].is_null());
 

@@ -6,9 +6,9 @@
 //! feed). A series that came with an RRULE stays a series: the master with RRULE, RDATE and
 //! EXDATE, plus its overrides with RECURRENCE-ID.
 
-use super::{Filter, Snapshot};
+use super::{Filter, Row, Snapshot};
 use crate::format::ics::escape_text;
-use crate::model::{EventTime, StoredEvent};
+use crate::model::{EventTime, Occurrence, StoredEvent};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use icalendar::{Calendar, Component, Event as IcsEvent, EventLike, Property};
@@ -89,7 +89,15 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
     for &si in &wanted {
         for (s, master, idx, keep_rid) in components(si) {
             let stored = &snap.events[idx];
-            let mut ev = vevent(snap, idx, &s.public_uid, &master.event.start, keep_rid);
+            let mut ev = vevent(
+                snap,
+                idx,
+                &s.public_uid,
+                Times::Component {
+                    series_start: &master.event.start,
+                    keep_rid,
+                },
+            );
             if std::ptr::eq(stored, master) && master.event.is_recurring() {
                 // Instances published by another source's event, or hidden by the operator.
                 for x in &s.hidden_instances {
@@ -116,17 +124,67 @@ fn times_of(stored: &StoredEvent) -> impl Iterator<Item = &EventTime> {
         .chain(e.exdates.iter())
 }
 
-/// One VEVENT. `series_start` is the master's DTSTART, whose form RECURRENCE-ID, RDATE and
-/// EXDATE values take.
-fn vevent(
-    snap: &Snapshot,
-    idx: usize,
-    uid: &str,
-    series_start: &EventTime,
-    keep_rid: bool,
-) -> IcsEvent {
+/// Which times a VEVENT carries.
+#[derive(Clone, Copy)]
+enum Times<'a> {
+    /// The component's own, with its recurrence properties. `series_start` is the master's
+    /// DTSTART, whose form RECURRENCE-ID, RDATE and EXDATE values take.
+    Component {
+        series_start: &'a EventTime,
+        keep_rid: bool,
+    },
+    /// One occurrence standing alone: its start and end, no recurrence properties.
+    Occurrence(&'a Occurrence),
+}
+
+/// One occurrence as a calendar of its own (the "add to calendar" download): one VEVENT with
+/// the occurrence's start and end and no recurrence rule, otherwise written as in the feed.
+/// A single event keeps the UID it has in the feed (a subscriber's calendar sees the same
+/// event); an instance of a series gets a UID of its own.
+pub fn render_occurrence(snap: &Snapshot, row: &Row) -> String {
+    let series = &snap.series[row.series];
+    let master = &snap.events[series.master].event;
+    let uid = if master.is_recurring() {
+        format!("{}-{}", row.id, series.public_uid)
+    } else {
+        series.public_uid.clone()
+    };
+    let mut cal = Calendar::empty();
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("PRODID", PRODID));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    cal.append_property(Property::new("METHOD", "PUBLISH"));
+    let header = cal.to_string();
+    let mut out = String::with_capacity(header.len() + 4096);
+    out.push_str(header.strip_suffix("END:VCALENDAR\r\n").unwrap_or(&header));
+    let occ = &row.occurrence;
+    let zones: BTreeSet<String> = [&occ.start, &occ.end]
+        .into_iter()
+        .filter_map(|t| match t {
+            EventTime::Local { tz, .. } => Some(tz.name().to_string()),
+            _ => None,
+        })
+        .collect();
+    if !zones.is_empty() {
+        let from = occ.start_utc.timestamp() - 86_400;
+        let to = occ.end_utc.timestamp() + 86_400;
+        out.push_str(&vtimezones(&zones, from, to));
+    }
+    let ev = vevent(snap, row.event, &uid, Times::Occurrence(occ));
+    // Writing into a String cannot fail.
+    let _ = ev.fmt_write(&mut out);
+    out.push_str("END:VCALENDAR\r\n");
+    out
+}
+
+/// One VEVENT.
+fn vevent(snap: &Snapshot, idx: usize, uid: &str, times: Times<'_>) -> IcsEvent {
     let stored = &snap.events[idx];
     let e = &stored.event;
+    let (start, end) = match times {
+        Times::Component { .. } => (&e.start, &e.end),
+        Times::Occurrence(o) => (&o.start, &o.end),
+    };
     let place = snap.places.get(idx).copied().unwrap_or_default();
     let venue = place.venue.map(|v| &snap.geo.venues.venues[v]);
     let mut ev = IcsEvent::new();
@@ -137,18 +195,23 @@ fn vevent(
         "LAST-MODIFIED",
         utc_stamp(&stored.updated_at),
     ));
-    ev.append_property(time_property("DTSTART", &e.start));
-    if e.end != e.start {
-        ev.append_property(time_property("DTEND", &e.end));
+    ev.append_property(time_property("DTSTART", start));
+    if end != start {
+        ev.append_property(time_property("DTEND", end));
     }
-    if keep_rid && let Some(rid) = &e.recurrence_id {
+    if let Times::Component {
+        series_start,
+        keep_rid: true,
+    } = times
+        && let Some(rid) = &e.recurrence_id
+    {
         ev.append_property(time_property(
             "RECURRENCE-ID",
             &conform(rid, series_start, snap.calendar.timezone),
         ));
     }
     ev.summary(&e.title);
-    let getting_there = getting_there(snap, &place, venue, &e.title, &e.start);
+    let getting_there = getting_there(snap, &place, venue, &e.title, start);
     match (&e.description, getting_there) {
         (Some(d), Some(g)) => {
             ev.description(&format!("{d}\n\n{g}"));
@@ -235,6 +298,10 @@ fn vevent(
     let sequence = u64::from(e.sequence) + u64::from(stored.revision);
     ev.append_property(Property::new("SEQUENCE", sequence.to_string()));
     ev.append_property(Property::new("CLASS", "PUBLIC"));
+    if let Times::Occurrence(_) = times {
+        ev.append_property(Property::new("X-REGIOCAL-SOURCE", &stored.source));
+        return ev.done();
+    }
     if let Some(rule) = &e.rrule {
         ev.append_property(Property::new("RRULE", rule));
     }

@@ -234,9 +234,7 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
         organizer: ev.organizer.as_ref(),
         image: ev.image.as_deref(),
         offers: &ev.offers,
-        free: ev.free.or_else(|| {
-            (!ev.offers.is_empty()).then(|| ev.offers.iter().all(|o| o.price == Some(0.0)))
-        }),
+        free: super::free_admission(ev),
         language: ev.language.as_deref(),
         attendance: ev.attendance,
         online_url: ev.online_url.as_deref(),

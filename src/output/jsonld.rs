@@ -10,7 +10,7 @@
 //! back through [`crate::format::jsonld`] into the same occurrences.
 
 use super::json::event_doc;
-use super::{Filter, Snapshot};
+use super::{Filter, Row, Snapshot};
 use crate::format::jsonld::address_line;
 use crate::model::{Address, Attendance, EventTime, Status, add_days};
 use serde::Serialize;
@@ -168,124 +168,125 @@ struct OfferItem<'a> {
     url: Option<&'a str>,
 }
 
+/// The schema.org `Event` of one row.
+fn event_item<'a>(snap: &'a Snapshot, row: &'a Row) -> EventItem<'a> {
+    let doc = event_doc(snap, row, false);
+    let ev = &snap.events[row.event].event;
+    // schema.org's endDate of a date is the last day (inclusive).
+    let end_date = match (row.occurrence.start, row.occurrence.end) {
+        (EventTime::Date { date: s }, EventTime::Date { date: e }) => {
+            add_days(e, -1).max(s).format("%Y-%m-%d").to_string()
+        }
+        _ => doc.end.clone(),
+    };
+    let resolved = snap.places.get(row.event).copied().unwrap_or_default();
+    let venue = resolved.venue.map(|v| &snap.geo.venues.venues[v]);
+    let place = || -> Option<Location> {
+        // A registry venue: its name, address and coordinates.
+        if let Some(v) = venue {
+            let address = if v.street.is_some() || v.city.is_some() {
+                PlaceAddress::Postal(PostalAddress {
+                    kind: "PostalAddress",
+                    street_address: v.street.as_deref(),
+                    postal_code: v.postcode.as_deref(),
+                    address_locality: v.city.as_deref(),
+                    address_region: None,
+                    address_country: None,
+                })
+            } else {
+                PlaceAddress::Text(ev.location.as_deref().unwrap_or(v.name.as_str()))
+            };
+            return Some(Location::Place(Place {
+                kind: "Place",
+                name: v.name.clone(),
+                address,
+                geo: resolved.geo.map(|g| GeoCoordinates {
+                    kind: "GeoCoordinates",
+                    latitude: g.lat,
+                    longitude: g.lon,
+                }),
+            }));
+        }
+        let address = match ev.address.as_ref().filter(|a| !address_line(a).is_empty()) {
+            Some(a) => PlaceAddress::Postal(postal(a)),
+            None => PlaceAddress::Text(ev.location.as_deref()?),
+        };
+        Some(Location::Place(Place {
+            kind: "Place",
+            name: place_name(ev.location.as_deref(), ev.address.as_ref())?,
+            address,
+            geo: ev.geo.map(|g| GeoCoordinates {
+                kind: "GeoCoordinates",
+                latitude: g.lat,
+                longitude: g.lon,
+            }),
+        }))
+    };
+    let online = || {
+        ev.online_url.as_deref().or(ev.url.as_deref()).map(|url| {
+            Location::Virtual(VirtualLocation {
+                kind: "VirtualLocation",
+                url,
+            })
+        })
+    };
+    let location: Vec<Location> = match ev.attendance {
+        Attendance::Offline => place().into_iter().collect(),
+        Attendance::Online => online().or_else(place).into_iter().collect(),
+        Attendance::Mixed => place().into_iter().chain(online()).collect(),
+    };
+    EventItem {
+        kind: "Event",
+        id: format!("urn:regiocal:event:{}", row.id),
+        identifier: doc.id,
+        name: doc.title,
+        description: doc.description,
+        start_date: doc.start,
+        end_date,
+        event_status: match doc.status {
+            Status::Cancelled => "https://schema.org/EventCancelled",
+            Status::Postponed => "https://schema.org/EventPostponed",
+            Status::Confirmed | Status::Tentative => "https://schema.org/EventScheduled",
+        },
+        event_attendance_mode: match doc.attendance {
+            Attendance::Offline => "https://schema.org/OfflineEventAttendanceMode",
+            Attendance::Online => "https://schema.org/OnlineEventAttendanceMode",
+            Attendance::Mixed => "https://schema.org/MixedEventAttendanceMode",
+        },
+        location: OneOrMany::of(location),
+        url: doc.url,
+        image: doc.image,
+        organizer: doc.organizer.map(|o| Organization {
+            kind: "Organization",
+            name: &o.name,
+            url: o.url.as_deref(),
+            email: o.email.as_deref(),
+        }),
+        offers: doc
+            .offers
+            .iter()
+            .map(|o| OfferItem {
+                kind: "Offer",
+                name: o.name.as_deref(),
+                price: o.price,
+                price_currency: o.currency.as_deref(),
+                url: o.url.as_deref(),
+            })
+            .collect(),
+        is_accessible_for_free: doc.free,
+        in_language: doc.language,
+    }
+}
+
 /// Renders the occurrences matching `filter`.
 pub fn render(snap: &Snapshot, filter: &Filter) -> String {
     let items: Vec<ListItem> = snap
         .select(filter)
         .enumerate()
-        .map(|(i, row)| {
-            let doc = event_doc(snap, row, false);
-            let ev = &snap.events[row.event].event;
-            // schema.org's endDate of a date is the last day (inclusive).
-            let end_date = match (row.occurrence.start, row.occurrence.end) {
-                (EventTime::Date { date: s }, EventTime::Date { date: e }) => {
-                    add_days(e, -1).max(s).format("%Y-%m-%d").to_string()
-                }
-                _ => doc.end.clone(),
-            };
-            let resolved = snap.places.get(row.event).copied().unwrap_or_default();
-            let venue = resolved.venue.map(|v| &snap.geo.venues.venues[v]);
-            let place = || -> Option<Location> {
-                // A registry venue: its name, address and coordinates.
-                if let Some(v) = venue {
-                    let address = if v.street.is_some() || v.city.is_some() {
-                        PlaceAddress::Postal(PostalAddress {
-                            kind: "PostalAddress",
-                            street_address: v.street.as_deref(),
-                            postal_code: v.postcode.as_deref(),
-                            address_locality: v.city.as_deref(),
-                            address_region: None,
-                            address_country: None,
-                        })
-                    } else {
-                        PlaceAddress::Text(ev.location.as_deref().unwrap_or(v.name.as_str()))
-                    };
-                    return Some(Location::Place(Place {
-                        kind: "Place",
-                        name: v.name.clone(),
-                        address,
-                        geo: resolved.geo.map(|g| GeoCoordinates {
-                            kind: "GeoCoordinates",
-                            latitude: g.lat,
-                            longitude: g.lon,
-                        }),
-                    }));
-                }
-                let address = match ev.address.as_ref().filter(|a| !address_line(a).is_empty()) {
-                    Some(a) => PlaceAddress::Postal(postal(a)),
-                    None => PlaceAddress::Text(ev.location.as_deref()?),
-                };
-                Some(Location::Place(Place {
-                    kind: "Place",
-                    name: place_name(ev.location.as_deref(), ev.address.as_ref())?,
-                    address,
-                    geo: ev.geo.map(|g| GeoCoordinates {
-                        kind: "GeoCoordinates",
-                        latitude: g.lat,
-                        longitude: g.lon,
-                    }),
-                }))
-            };
-            let online = || {
-                ev.online_url.as_deref().or(ev.url.as_deref()).map(|url| {
-                    Location::Virtual(VirtualLocation {
-                        kind: "VirtualLocation",
-                        url,
-                    })
-                })
-            };
-            let location: Vec<Location> = match ev.attendance {
-                Attendance::Offline => place().into_iter().collect(),
-                Attendance::Online => online().or_else(place).into_iter().collect(),
-                Attendance::Mixed => place().into_iter().chain(online()).collect(),
-            };
-            ListItem {
-                kind: "ListItem",
-                position: i + 1,
-                item: EventItem {
-                    kind: "Event",
-                    id: format!("urn:regiocal:event:{}", row.id),
-                    identifier: doc.id,
-                    name: doc.title,
-                    description: doc.description,
-                    start_date: doc.start,
-                    end_date,
-                    event_status: match doc.status {
-                        Status::Cancelled => "https://schema.org/EventCancelled",
-                        Status::Postponed => "https://schema.org/EventPostponed",
-                        Status::Confirmed | Status::Tentative => {
-                            "https://schema.org/EventScheduled"
-                        }
-                    },
-                    event_attendance_mode: match doc.attendance {
-                        Attendance::Offline => "https://schema.org/OfflineEventAttendanceMode",
-                        Attendance::Online => "https://schema.org/OnlineEventAttendanceMode",
-                        Attendance::Mixed => "https://schema.org/MixedEventAttendanceMode",
-                    },
-                    location: OneOrMany::of(location),
-                    url: doc.url,
-                    image: doc.image,
-                    organizer: doc.organizer.map(|o| Organization {
-                        kind: "Organization",
-                        name: &o.name,
-                        url: o.url.as_deref(),
-                        email: o.email.as_deref(),
-                    }),
-                    offers: doc
-                        .offers
-                        .iter()
-                        .map(|o| OfferItem {
-                            kind: "Offer",
-                            name: o.name.as_deref(),
-                            price: o.price,
-                            price_currency: o.currency.as_deref(),
-                            url: o.url.as_deref(),
-                        })
-                        .collect(),
-                    is_accessible_for_free: doc.free,
-                    in_language: doc.language,
-                },
-            }
+        .map(|(i, row)| ListItem {
+            kind: "ListItem",
+            position: i + 1,
+            item: event_item(snap, row),
         })
         .collect();
     let list = ItemList {
@@ -296,6 +297,21 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
         items,
     };
     super::json::to_json(&list)
+}
+
+/// One occurrence as a schema.org `Event` document of its own (for a detail page).
+pub fn render_event(snap: &Snapshot, row: &Row) -> String {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        #[serde(rename = "@context")]
+        context: &'static str,
+        #[serde(flatten)]
+        item: EventItem<'a>,
+    }
+    super::json::to_json(&Document {
+        context: "https://schema.org",
+        item: event_item(snap, row),
+    })
 }
 
 fn postal(a: &Address) -> PostalAddress<'_> {

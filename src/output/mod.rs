@@ -13,6 +13,7 @@ pub mod jcal;
 pub mod json;
 pub mod jsonld;
 mod merge;
+pub mod search;
 pub mod xcal;
 
 use crate::config::Config;
@@ -110,6 +111,8 @@ pub struct Snapshot {
     pub vocabulary: std::sync::Arc<crate::normalize::category::Vocabulary>,
     /// Where each event takes place (aligned with `events`).
     pub places: Vec<Place>,
+    /// The normalised search text of each event (aligned with `events`), built on first use.
+    search: std::sync::OnceLock<Vec<search::Haystack>>,
     /// Venues, districts and region.
     pub geo: std::sync::Arc<crate::geo::Layers>,
     /// Stops and bike stations (`[transit]`).
@@ -135,6 +138,12 @@ pub struct Filter {
     pub venues: Vec<String>,
     /// Only events with a public-transport stop within walking distance.
     pub transit: bool,
+    /// Text search: every word must occur in the title, description, location or venue name
+    /// (case-, umlaut- and accent-insensitive; a word matches inside longer words, so
+    /// "konzert" finds "Adventskonzert").
+    pub text: Option<String>,
+    /// Only events with free admission (see [`free_admission`]).
+    pub free: bool,
 }
 
 impl Filter {
@@ -297,6 +306,7 @@ impl Snapshot {
             unmatched_overrides: unmatched,
             vocabulary: config.vocabulary.clone(),
             places,
+            search: std::sync::OnceLock::new(),
             geo: std::sync::Arc::new(config.geo.clone()),
             transit: config.transit.clone(),
         }
@@ -317,6 +327,11 @@ impl Snapshot {
         };
         // A filter term matches itself and the categories it stands for ("Konzert" -> music).
         let none = HashMap::new();
+        let needle = filter.text.as_deref().map(search::Needle::new);
+        let haystacks = needle
+            .as_ref()
+            .filter(|n| !n.is_empty())
+            .map(|_| self.search_index());
         let wanted: Vec<String> = filter
             .categories
             .iter()
@@ -346,7 +361,39 @@ impl Snapshot {
                     return false;
                 }
             }
+            if filter.free && free_admission(&self.events[r.event].event) != Some(true) {
+                return false;
+            }
+            if let (Some(needle), Some(hay)) = (&needle, haystacks)
+                && !needle.matches(&hay[r.event])
+            {
+                return false;
+            }
             true
+        })
+    }
+
+    /// The search text of every event, normalised once per snapshot.
+    fn search_index(&self) -> &[search::Haystack] {
+        self.search.get_or_init(|| {
+            self.events
+                .iter()
+                .zip(&self.places)
+                .map(|(e, p)| {
+                    let ev = &e.event;
+                    let venue = p.venue.map(|v| self.geo.venues.venues[v].name.as_str());
+                    search::Haystack::new(
+                        [
+                            Some(ev.title.as_str()),
+                            ev.description.as_deref(),
+                            ev.location.as_deref(),
+                            venue,
+                        ]
+                        .into_iter()
+                        .flatten(),
+                    )
+                })
+                .collect()
         })
     }
 
@@ -458,6 +505,13 @@ impl Snapshot {
     pub fn source(&self, id: &str) -> Option<&SourceInfo> {
         self.sources.iter().find(|s| s.id == id)
     }
+}
+
+/// Whether admission is free: what the source says, else whether it lists offers that all
+/// cost nothing; `None` when unknown.
+pub fn free_admission(ev: &Event) -> Option<bool> {
+    ev.free
+        .or_else(|| (!ev.offers.is_empty()).then(|| ev.offers.iter().all(|o| o.price == Some(0.0))))
 }
 
 /// The place of every event; events with the same location, address and coordinates share

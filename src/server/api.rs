@@ -32,7 +32,7 @@ fn max_age(snap: &Snapshot) -> u32 {
     get,
     path = "/api/v1/events",
     tag = "read",
-    params(super::openapi::EventsQuery),
+    params(super::openapi::FeedQuery, super::openapi::Paging),
     responses(
         (status = 200, description = "A page of occurrences, sorted by start", body = super::openapi::EventsPage),
         (status = 304, description = "Not modified (`If-None-Match` matched the ETag)"),

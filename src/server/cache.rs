@@ -80,9 +80,14 @@ pub struct Rendered {
 impl Rendered {
     /// A rendering of `body`.
     pub fn new(body: String) -> Rendered {
-        let etag = etag(body.as_bytes());
+        Rendered::from_bytes(bytes::Bytes::from(body))
+    }
+
+    /// A rendering of any bytes (e.g. an embedded image).
+    pub fn from_bytes(body: bytes::Bytes) -> Rendered {
+        let etag = etag(&body);
         Rendered {
-            body: bytes::Bytes::from(body),
+            body,
             etag,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),

@@ -100,12 +100,42 @@ fn numbers(param: &'static str, value: &str, count: usize) -> Result<Vec<f64>, A
     Ok(n)
 }
 
+/// The filter parameters [`parse_query`] understands (besides `limit` and `cursor`); every feed
+/// and listing takes them, and the OpenAPI description documents each (a test checks).
+pub const FILTER_PARAMETERS: &[&str] = &[
+    "from",
+    "to",
+    "category",
+    "source",
+    "district",
+    "venue",
+    "bbox",
+    "near",
+    "radius_km",
+    "transit",
+    "free",
+    "q",
+];
+
+/// Longest text search (`q`) accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// A yes/no parameter: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/empty.
+fn flag(param: &'static str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "" => Ok(false),
+        _ => Err(ApiError::bad_param(param, "must be 1 or 0")),
+    }
+}
+
 /// Largest span `from`..`to` accepted, in days.
 pub const MAX_RANGE_DAYS: i64 = 3660;
 
 /// Parses `from`, `to`, `category`, `source`, `district`, `venue` (repeatable or
 /// comma-separated), `bbox=minlon,minlat,maxlon,maxlat`, `near=lat,lon` with `radius_km`,
-/// `limit`, `cursor`. Unknown parameters are ignored (calendar clients add their own).
+/// `transit`, `free` (1 or 0), `q` (text search), `limit`, `cursor`. Unknown parameters are
+/// ignored (calendar clients add their own).
 pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
     let mut q = Query::default();
     let (mut near, mut radius) = (None, None);
@@ -136,14 +166,18 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
             }
             "cursor" if !value.is_empty() => q.cursor = Some(value.to_string()),
             "district" => q.filter.districts.extend(split_list(value)),
-            "transit" => {
-                q.filter.transit = match value {
-                    "1" | "true" | "yes" => true,
-                    "0" | "false" | "no" | "" => false,
-                    _ => return Err(ApiError::bad_param("transit", "must be 1 or 0")),
-                }
-            }
+            "transit" => q.filter.transit = flag("transit", value)?,
             "venue" => q.filter.venues.extend(split_list(value)),
+            "q" => {
+                if value.chars().count() > MAX_QUERY_CHARS {
+                    return Err(ApiError::bad_param(
+                        "q",
+                        format!("at most {MAX_QUERY_CHARS} characters"),
+                    ));
+                }
+                q.filter.text = (!value.is_empty()).then(|| value.to_string());
+            }
+            "free" => q.filter.free = flag("free", value)?,
             "bbox" => {
                 let n = numbers("bbox", value, 4)?;
                 let [min_lon, min_lat, max_lon, max_lat] = [n[0], n[1], n[2], n[3]];
@@ -326,5 +360,20 @@ mod tests {
             parse_query(Some("limit=5000")).unwrap_err().parameter,
             Some("limit")
         );
+    }
+
+    #[test]
+    fn text_search_and_free_are_parsed_and_checked() {
+        let q = parse_query(Some("q=B%C3%BCrgerhaus+Caf%C3%A9&free=1")).unwrap();
+        assert_eq!(q.filter.text.as_deref(), Some("Bürgerhaus Café"));
+        assert!(q.filter.free);
+        let q = parse_query(Some("q=&free=0")).unwrap();
+        assert_eq!((q.filter.text, q.filter.free), (None, false));
+        assert_eq!(
+            parse_query(Some("free=maybe")).unwrap_err().parameter,
+            Some("free")
+        );
+        let long = format!("q={}", "a".repeat(MAX_QUERY_CHARS + 1));
+        assert_eq!(parse_query(Some(&long)).unwrap_err().parameter, Some("q"));
     }
 }

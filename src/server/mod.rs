@@ -18,7 +18,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-pub use http::{ApiError, parse_date};
+pub use http::{
+    ApiError, FILTER_PARAMETERS, MAX_QUERY_CHARS, Query, parse_date, parse_query, rendered_response,
+};
 
 /// The current snapshot, replaceable while requests read the old one, with the renderings
 /// made from it.
@@ -70,7 +72,13 @@ pub struct AppState {
 
 /// The full router.
 pub fn router(state: AppState) -> Router {
+    let web = if state.app.config.web.enabled {
+        crate::web::router()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(web)
         .merge(feed::router())
         .merge(api::router())
         .merge(push::router())

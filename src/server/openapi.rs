@@ -149,20 +149,29 @@ pub struct FeedQuery {
     category: Option<String>,
     /// Source ids, comma-separated or repeated; any matches.
     source: Option<String>,
+    /// District names, comma-separated or repeated; any matches (case-insensitive).
+    district: Option<String>,
+    /// Venue ids of the registry, comma-separated or repeated; any matches.
+    venue: Option<String>,
+    /// Bounding box `minlon,minlat,maxlon,maxlat`.
+    bbox: Option<String>,
+    /// Centre `lat,lon`; with `radius_km` (default 5, at most 200).
+    near: Option<String>,
+    /// Radius around `near` in kilometres.
+    radius_km: Option<f64>,
+    /// `1`: only events with a public-transport stop within walking distance.
+    transit: Option<String>,
+    /// `1`: only events with free admission (the source says so, or all its offers cost 0).
+    free: Option<String>,
+    /// Text search, at most 200 characters: every word must occur in the title, description,
+    /// location or venue name (case-, umlaut- and accent-insensitive; inside longer words too).
+    q: Option<String>,
 }
 
-/// Filters plus paging of `/api/v1/events`.
+/// Paging of `/api/v1/events` (besides the filters of [`FeedQuery`]).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct EventsQuery {
-    /// First day (`YYYY-MM-DD`, calendar's zone, inclusive).
-    from: Option<String>,
-    /// Last day (`YYYY-MM-DD`, inclusive).
-    to: Option<String>,
-    /// Categories, comma-separated or repeated; any matches (case-insensitive).
-    category: Option<String>,
-    /// Source ids, comma-separated or repeated; any matches.
-    source: Option<String>,
+pub struct Paging {
     /// Page size, 1 to 1000 (default 100).
     limit: Option<u32>,
     /// The `next` value of the previous page.

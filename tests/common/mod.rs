@@ -394,3 +394,42 @@ pub fn snapshot_of(fixtures: &[(&str, &str)]) -> regiocal::output::Snapshot {
         .to_utc();
     regiocal::output::Snapshot::build(&test_config(&ids), stored, vec![], Some(stamp), now)
 }
+
+/// Unfolds content lines (RFC 5545 3.1).
+pub fn unfold(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.split("\r\n") {
+        if let Some(rest) = line.strip_prefix(' ') {
+            lines
+                .last_mut()
+                .expect("continuation after a line")
+                .push_str(rest);
+        } else if !line.is_empty() {
+            lines.push(line.to_string());
+        }
+    }
+    lines
+}
+
+/// The python interpreter with icalendar + recurring-ical-events, if configured.
+pub fn python() -> Option<String> {
+    let py = std::env::var("REGIOCAL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&py)
+        .args(["-c", "import icalendar, recurring_ical_events"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(py);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must provide python icalendar + recurring-ical-events (REGIOCAL_TEST_PYTHON)"
+    );
+    // The real stderr: the harness swallows `eprintln!` of passing tests.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "NOT RUN: independent ICS check needs python3 with icalendar and recurring-ical-events (set REGIOCAL_TEST_PYTHON)"
+    );
+    None
+}
