@@ -1,5 +1,6 @@
 //! The demo region ingested into SQLite and into PostgreSQL answers every filter (geo, text,
-//! district, venue, category, transit) with the same occurrences. Needs the test PostgreSQL
+//! district, venue, category, transit) with the same occurrences; so does the occurrence index
+//! against a plain scan (filters are answered from the in-memory snapshot on both backends). Needs the test PostgreSQL
 //! server (`REGIOCAL_TEST_POSTGRES_URL`); without it the test prints `NOT RUN` (CI fails).
 
 mod common;
@@ -90,6 +91,21 @@ async fn sqlite_and_postgres_answer_every_filter_alike() {
             "category",
             Filter {
                 categories: vec!["theatre".into()],
+                ..Filter::default()
+            },
+        ),
+        (
+            "text search, umlauts folded",
+            Filter {
+                text: Some("buergerhaus".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "text search and radius",
+            Filter {
+                text: Some("Theater".into()),
+                near: Some((centre, 2.0)),
                 ..Filter::default()
             },
         ),

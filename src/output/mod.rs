@@ -113,6 +113,8 @@ pub struct Snapshot {
     pub places: Vec<Place>,
     /// The normalised search text of each event (aligned with `events`), built on first use.
     search: std::sync::OnceLock<Vec<search::Haystack>>,
+    /// Rows by start, category and source (built at the first filtered request).
+    index: std::sync::OnceLock<index::OccurrenceIndex>,
     /// Venues, districts and region.
     pub geo: std::sync::Arc<crate::geo::Layers>,
     /// Stops and bike stations (`[transit]`).
@@ -307,6 +309,7 @@ impl Snapshot {
             vocabulary: config.vocabulary.clone(),
             places,
             search: std::sync::OnceLock::new(),
+            index: std::sync::OnceLock::new(),
             geo: std::sync::Arc::new(config.geo.clone()),
             transit: config.transit.clone(),
         }
@@ -337,43 +340,65 @@ impl Snapshot {
             .iter()
             .flat_map(|f| std::iter::once(f.clone()).chain(self.vocabulary.map(f, &none)))
             .collect();
-        self.rows.iter().filter(move |r| {
-            if !r.visible() {
-                return false;
-            }
-            let o = &r.occurrence;
-            if !range.overlaps(o.start_utc, o.end_utc) {
-                return false;
-            }
-            let s = &self.series[r.series];
-            if !filter.sources.is_empty() && !filter.sources.contains(&s.source) {
-                return false;
-            }
-            if filter.wants_place() && !self.place_matches(&self.places[r.event], filter) {
-                return false;
-            }
-            if !filter.categories.is_empty() {
-                let cats = &self.events[r.event].event.categories;
-                if !wanted
-                    .iter()
-                    .any(|f| cats.iter().any(|c| c.eq_ignore_ascii_case(f)))
+        // Only candidates from the index are looked at; each still passes every test below.
+        let candidates = self.occurrence_index().candidates(
+            range.start,
+            range.end,
+            (!filter.categories.is_empty()).then_some(&wanted[..]),
+            (!filter.sources.is_empty()).then_some(&filter.sources[..]),
+        );
+        candidates
+            .into_iter()
+            .map(move |i| &self.rows[i as usize])
+            .filter(move |r| {
+                if !r.visible() {
+                    return false;
+                }
+                let o = &r.occurrence;
+                if !range.overlaps(o.start_utc, o.end_utc) {
+                    return false;
+                }
+                let s = &self.series[r.series];
+                if !filter.sources.is_empty() && !filter.sources.contains(&s.source) {
+                    return false;
+                }
+                if filter.wants_place() && !self.place_matches(&self.places[r.event], filter) {
+                    return false;
+                }
+                if !filter.categories.is_empty() {
+                    let cats = &self.events[r.event].event.categories;
+                    if !wanted
+                        .iter()
+                        .any(|f| cats.iter().any(|c| c.eq_ignore_ascii_case(f)))
+                    {
+                        return false;
+                    }
+                }
+                if filter.free && free_admission(&self.events[r.event].event) != Some(true) {
+                    return false;
+                }
+                if let (Some(needle), Some(hay)) = (&needle, haystacks)
+                    && !needle.matches(&hay[r.event])
                 {
                     return false;
                 }
-            }
-            if filter.free && free_admission(&self.events[r.event].event) != Some(true) {
-                return false;
-            }
-            if let (Some(needle), Some(hay)) = (&needle, haystacks)
-                && !needle.matches(&hay[r.event])
-            {
-                return false;
-            }
-            true
-        })
+                true
+            })
     }
 
     /// The search text of every event, normalised once per snapshot.
+    /// The occurrence index, built once per snapshot.
+    fn occurrence_index(&self) -> &index::OccurrenceIndex {
+        self.index.get_or_init(|| {
+            index::OccurrenceIndex::build(self.rows.iter().map(|r| index::Entry {
+                start: r.occurrence.start_utc,
+                end: r.occurrence.end_utc,
+                source: &self.series[r.series].source,
+                categories: &self.events[r.event].event.categories,
+            }))
+        })
+    }
+
     fn search_index(&self) -> &[search::Haystack] {
         self.search.get_or_init(|| {
             self.events
