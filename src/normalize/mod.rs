@@ -110,6 +110,11 @@ pub fn normalize(events: Vec<Event>, opts: &NormalizeOptions) -> (Vec<Event>, Ve
                 .filter(|n| !n.is_empty());
             offer.price = offer.price.filter(|p| p.is_finite() && *p >= 0.0);
         }
+        // Feeds without a price field often say it in words ("Eintritt frei").
+        if ev.free.is_none() && text::announces_free_admission(&ev.title, ev.description.as_deref())
+        {
+            ev.free = Some(true);
+        }
         if let Some(addr) = &mut ev.address {
             for field in [
                 &mut addr.street,

@@ -87,6 +87,53 @@ pub fn shorten(s: &str, max: usize) -> String {
     out
 }
 
+/// Phrases that announce free admission in German and English announcements.
+const FREE_PHRASES: &[&str] = &[
+    "eintritt frei",
+    "eintritt ist frei",
+    "eintritt: frei",
+    "freier eintritt",
+    "eintritt kostenlos",
+    "eintritt ist kostenlos",
+    "eintritt: kostenlos",
+    "kostenloser eintritt",
+    "eintritt kostenfrei",
+    "teilnahme kostenlos",
+    "teilnahme ist kostenlos",
+    "teilnahme kostenfrei",
+    "kostenfreie teilnahme",
+    "kostenlose teilnahme",
+    "free admission",
+    "admission free",
+    "admission is free",
+    "free entry",
+    "entry is free",
+    "free of charge",
+];
+
+/// Whether a title or description says that admission is free ("Eintritt frei",
+/// "Der Eintritt ist frei", "free admission"). Only whole phrases about admission count:
+/// "kostenlose Parkplätze" does not.
+pub fn announces_free_admission(title: &str, description: Option<&str>) -> bool {
+    let text = [title, description.unwrap_or("")].join(" ");
+    let words: String = text
+        .to_lowercase()
+        .split(|c: char| {
+            c.is_whitespace() || c == '!' || c == '.' || c == ',' || c == '(' || c == ')'
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    FREE_PHRASES.iter().any(|p| {
+        words.match_indices(p).any(|(at, _)| {
+            // Whole words only: "eintritt freitags" is not "eintritt frei".
+            let end = at + p.len();
+            (at == 0 || words[..at].ends_with(' '))
+                && (end == words.len() || words[end..].starts_with(' '))
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +172,34 @@ mod tests {
         assert_eq!(http_url("javascript:alert(1)"), None);
         assert_eq!(http_url("data:text/html,x"), None);
         assert_eq!(http_url("/relative"), None);
+    }
+
+    #[test]
+    fn free_admission_is_read_from_the_announcement() {
+        assert!(announces_free_admission(
+            "Orgelkonzert (Eintritt frei)",
+            None
+        ));
+        assert!(announces_free_admission(
+            "Lesung",
+            Some("Der Eintritt ist frei, um Spenden wird gebeten.")
+        ));
+        assert!(announces_free_admission(
+            "Open Air",
+            Some("Free admission!")
+        ));
+        assert!(announces_free_admission(
+            "Kinderkino",
+            Some("Eintritt: kostenlos")
+        ));
+        assert!(!announces_free_admission(
+            "Konzert",
+            Some("Kostenlose Parkplätze am Haus. Eintritt 12 €.")
+        ));
+        assert!(!announces_free_admission(
+            "Markt",
+            Some("Eintritt freitags 2 €")
+        ));
+        assert!(!announces_free_admission("Konzert", None));
     }
 }

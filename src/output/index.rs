@@ -63,41 +63,38 @@ impl OccurrenceIndex {
     }
 
     /// Row numbers, ascending, that may overlap `[from, to)` and (when given) carry one of
-    /// `categories` and come from one of `sources`. A superset of the matches.
-    pub fn candidates(
-        &self,
+    /// `categories` and come from one of `sources`. A superset of the matches, produced lazily
+    /// (a page of 100 stops after its 100th match, however many rows the filter selects).
+    pub fn candidates<'a>(
+        &'a self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         categories: Option<&[String]>,
         sources: Option<&[String]>,
-    ) -> Vec<u32> {
+    ) -> Box<dyn Iterator<Item = u32> + Send + 'a> {
         let lo = self.starts.partition_point(|s| *s < from - SHORT);
-        let hi = self.starts.partition_point(|s| *s < to);
-        let (lo, hi) = (lo as u32, (hi as u32).max(lo as u32));
-        let in_window = |i: u32| (lo..hi).contains(&i) || (i < lo && self.is_long(i));
+        let hi = self.starts.partition_point(|s| *s < to).max(lo);
+        let (lo, hi) = (lo as u32, hi as u32);
         let by_category = categories.map(|cats| {
-            union(
-                cats.iter()
-                    .filter_map(|c| self.categories.get(&c.to_ascii_lowercase())),
-                lo,
-                hi,
-                &in_window,
-            )
+            let lists: Vec<&'a Vec<u32>> = cats
+                .iter()
+                .filter_map(|c| self.categories.get(&c.to_ascii_lowercase()))
+                .collect();
+            self.union(lists, lo, hi)
         });
         let by_source = sources.map(|ids| {
-            union(
-                ids.iter().filter_map(|s| self.sources.get(s)),
-                lo,
-                hi,
-                &in_window,
-            )
+            let lists: Vec<&'a Vec<u32>> = ids.iter().filter_map(|s| self.sources.get(s)).collect();
+            self.union(lists, lo, hi)
         });
         match (by_category, by_source) {
-            (Some(a), Some(b)) => intersect(&a, &b),
+            (Some(a), Some(b)) => Box::new(Intersect {
+                a: a.peekable(),
+                b: b.peekable(),
+            }),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => {
-                let early = self.long.iter().copied().take_while(|&i| i < lo);
-                early.chain(lo..hi).collect()
+                let early = self.long.iter().copied().take_while(move |&i| i < lo);
+                Box::new(early.chain(lo..hi))
             }
         }
     }
@@ -105,43 +102,82 @@ impl OccurrenceIndex {
     fn is_long(&self, i: u32) -> bool {
         self.long.binary_search(&i).is_ok()
     }
-}
 
-/// The union of ascending lists, cut to the window: rows in `[lo, hi)` found by binary search,
-/// earlier ones only if `keep` says so (long rows).
-fn union<'a>(
-    lists: impl Iterator<Item = &'a Vec<u32>>,
-    lo: u32,
-    hi: u32,
-    keep: &dyn Fn(u32) -> bool,
-) -> Vec<u32> {
-    let mut out = Vec::new();
-    for list in lists {
-        let a = list.partition_point(|&i| i < lo);
-        let b = list.partition_point(|&i| i < hi);
-        out.extend(list[..a].iter().copied().filter(|&i| keep(i)));
-        out.extend_from_slice(&list[a..b]);
+    /// The ascending union of posting lists cut to the window: rows in `[lo, hi)` found by
+    /// binary search, earlier ones only if they are long.
+    fn union<'a>(
+        &'a self,
+        lists: Vec<&'a Vec<u32>>,
+        lo: u32,
+        hi: u32,
+    ) -> Box<dyn Iterator<Item = u32> + Send + 'a> {
+        let parts: Vec<Part<'a>> = lists
+            .into_iter()
+            .map(|list| {
+                let a = list.partition_point(|&i| i < lo);
+                let b = list.partition_point(|&i| i < hi);
+                let early = list[..a].iter().copied().filter(|&i| self.is_long(i));
+                let part: Box<dyn Iterator<Item = u32> + Send + 'a> =
+                    Box::new(early.chain(list[a..b].iter().copied()));
+                part.peekable()
+            })
+            .collect();
+        Box::new(Union { parts })
     }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
-/// Rows in both ascending lists.
-fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
+type Part<'a> = std::iter::Peekable<Box<dyn Iterator<Item = u32> + Send + 'a>>;
+
+/// Lazy union of ascending iterators, without repeats.
+struct Union<'a> {
+    parts: Vec<Part<'a>>,
+}
+
+impl Iterator for Union<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let min = self
+            .parts
+            .iter_mut()
+            .filter_map(|p| p.peek().copied())
+            .min()?;
+        for p in &mut self.parts {
+            while p.peek() == Some(&min) {
+                p.next();
+            }
+        }
+        Some(min)
+    }
+}
+
+/// Lazy intersection of two ascending iterators.
+struct Intersect<'a> {
+    a: Part<'a>,
+    b: Part<'a>,
+}
+
+impl Iterator for Intersect<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            let (x, y) = (*self.a.peek()?, *self.b.peek()?);
+            match x.cmp(&y) {
+                std::cmp::Ordering::Less => {
+                    self.a.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    self.b.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    self.a.next();
+                    self.b.next();
+                    return Some(x);
+                }
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -242,7 +278,7 @@ mod tests {
                 (None, Some(&srcs[..])),
                 (Some(&cats[..]), Some(&srcs[..])),
             ] {
-                let cand = idx.candidates(from, to, c, s);
+                let cand: Vec<u32> = idx.candidates(from, to, c, s).collect();
                 assert!(
                     cand.windows(2).all(|w| w[0] < w[1]),
                     "ascending, no repeats"
@@ -268,7 +304,9 @@ mod tests {
             .position(|r| r.end - r.start > Duration::days(20))
             .unwrap();
         let day = rows[long].start + Duration::days(15);
-        let cand = idx.candidates(day, day + Duration::hours(1), None, None);
+        let cand: Vec<u32> = idx
+            .candidates(day, day + Duration::hours(1), None, None)
+            .collect();
         assert!(cand.contains(&(long as u32)));
     }
 }

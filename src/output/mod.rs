@@ -348,7 +348,6 @@ impl Snapshot {
             (!filter.sources.is_empty()).then_some(&filter.sources[..]),
         );
         candidates
-            .into_iter()
             .map(move |i| &self.rows[i as usize])
             .filter(move |r| {
                 if !r.visible() {
