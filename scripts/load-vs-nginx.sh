@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# regiocal beside nginx serving the same merged ICS, in ONE run, on loopback:
+#
+#   bash scripts/load-vs-nginx.sh
+#
+# 1. builds the release binary, generates SOURCES feeds x EVENTS events with
+#    shared/bench/gen_feeds.py (seed 42; 100 x 540 is about 100,000 occurrences in the window)
+#    and a second version of the same feeds (seed 43), and starts `regiocal serve` on
+#    127.0.0.1:$PORT, waiting until every source is ingested;
+# 2. writes regiocal's merged calendar.ics (and a gzip -9 copy) into a folder that nginx (from
+#    Debian, `apt-get install -y nginx`; one worker, sendfile, gzip_static, ETags) serves on
+#    127.0.0.1:$NGINX_PORT;
+# 3. runs wrk (-t1 -c$CONNS, DURATION s each; server and nginx pinned to CPU 0, wrk to CPU 1)
+#      nginx ics / ics gzip / 304
+#      regiocal ics / ics gzip / 304 / filtered ICS (category + radius) / filtered JSON page
+#    and then, while `regiocal fetch` ingests the other version of all SOURCES feeds into the
+#    same store over and over (another process; the server notices through the store version
+#    and swaps its snapshot), regiocal ics gzip / 304 / filtered JSON again;
+# 4. prints a Markdown table: req/s, p99, the ratios regiocal / nginx, and p99 during ingest /
+#    idle.
+#
+# Environment: DURATION (10) CONNS (64) SOURCES (100) EVENTS (540) PORT (18080)
+#   NGINX_PORT (18081) REGIOCAL_BENCH_SHARED (<repo>/../shared) WORK (new /tmp dir) KEEP_WORK=1
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=${REGIOCAL_BENCH_SHARED:-$ROOT/../shared}
+GEN=$SHARED/bench/gen_feeds.py
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-64}
+SOURCES=${SOURCES:-100}
+EVENTS=${EVENTS:-540}
+PORT=${PORT:-18080}
+NGINX_PORT=${NGINX_PORT:-18081}
+WORK=${WORK:-$(mktemp -d /tmp/regiocal-vs-nginx.XXXXXX)}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+RC=$TARGET/release/regiocal
+BASE=http://127.0.0.1:$PORT
+NBASE=http://127.0.0.1:$NGINX_PORT
+NOW=2026-06-01T00:00:00Z
+
+log() { printf '[vs-nginx %s] %s\n' "$(date -u +%T)" "$*" >&2; }
+
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || { echo "nginx not found: apt-get install -y nginx" >&2; exit 2; }
+[ -f "$GEN" ] || { echo "$GEN not found (set REGIOCAL_BENCH_SHARED)" >&2; exit 2; }
+
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  PIN_SERVER="taskset -c 0"; PIN_LOAD="taskset -c 1"; PINNED="servers on CPU 0, wrk on CPU 1"
+else
+  PIN_SERVER=""; PIN_LOAD=""; PINNED="not pinned"
+fi
+
+SERVER_PID=""; NGINX_PID=""; INGEST_PID=""
+cleanup() {
+  [ -n "$INGEST_PID" ] && kill "$INGEST_PID" 2>/dev/null || true
+  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log "building the release binary"
+(cd "$ROOT" && cargo build --release --quiet --bin regiocal)
+
+log "generating $SOURCES x $EVENTS events, two versions, in $WORK"
+python3 "$GEN" --feeds "$SOURCES" --events "$EVENTS" --seed 42 --out "$WORK/v1" >/dev/null
+python3 "$GEN" --feeds "$SOURCES" --events "$EVENTS" --seed 43 --out "$WORK/v2" >/dev/null
+mkdir -p "$WORK/feeds"
+for f in "$WORK"/v1/*.ics; do cp "$f" "$WORK/feeds/"; done
+{
+  printf '[calendar]\nname = "Load"\npast_days = 151\nfuture_days = 213\n'
+  printf '[store]\npath = "%s/store.sqlite"\npoll_interval = "1s"\n' "$WORK"
+  printf '[fetch]\nconcurrency = 4\n'
+  i=0
+  for f in "$WORK"/feeds/*.ics; do
+    printf '[[source]]\nid = "s%03d"\nname = "%s"\nurl = "%s"\n' "$i" "$(basename "$f" .ics)" "$f"
+    i=$((i + 1))
+  done
+} >"$WORK/regiocal.toml"
+
+log "starting regiocal serve on 127.0.0.1:$PORT ($PINNED)"
+REGIOCAL_NOW=$NOW REGIOCAL_BIND=127.0.0.1:$PORT RUST_LOG=regiocal=warn \
+  $PIN_SERVER "$RC" serve --config "$WORK/regiocal.toml" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+ready=0
+for _ in $(seq 1 1200); do
+  if curl -sf "$BASE/api/v1/sources" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["sources"]
+sys.exit(0 if s and all(x["health"] == "ok" for x in s) else 1)' 2>/dev/null; then ready=1; break; fi
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+  sleep 0.25
+done
+[ "$ready" = 1 ] || { echo "server not ready after 300 s" >&2; cat "$WORK/server.log" >&2; exit 1; }
+sleep 3 # the snapshot swap follows the last ingest
+
+ICS_URL="$BASE/calendar.ics"
+FILTERED_ICS="$BASE/calendar.ics?category=Theater&near=51.5,7.5&radius_km=50"
+JSON_URL="$BASE/api/v1/events?category=Theater&near=51.5,7.5&radius_km=50&from=2026-03-01&to=2026-09-30&limit=50"
+mkdir -p "$WORK/www"
+curl -sf "$ICS_URL" -o "$WORK/www/calendar.ics"
+gzip -9 -k "$WORK/www/calendar.ics"
+ETAG=$(curl -sD - -o /dev/null "$ICS_URL" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}')
+OCC=$(curl -s "$BASE/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
+ICS_BYTES=$(wc -c <"$WORK/www/calendar.ics")
+GZ_BYTES=$(wc -c <"$WORK/www/calendar.ics.gz")
+for u in "$FILTERED_ICS" "$JSON_URL"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$u"); [ "$code" = 200 ] || { echo "$u gave $code" >&2; exit 1; }
+done
+log "ready: $OCC occurrences, calendar.ics $ICS_BYTES bytes ($GZ_BYTES gzip)"
+
+cat >"$WORK/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  types { text/calendar ics; }
+  gzip_static on;
+  client_body_temp_path $WORK/nginx-tmp;
+  proxy_temp_path $WORK/nginx-tmp;
+  fastcgi_temp_path $WORK/nginx-tmp;
+  uwsgi_temp_path $WORK/nginx-tmp;
+  scgi_temp_path $WORK/nginx-tmp;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $WORK/www;
+  }
+}
+EOF
+mkdir -p "$WORK/nginx-tmp"
+$PIN_SERVER "$NGINX" -c "$WORK/nginx.conf" -p "$WORK" >"$WORK/nginx.out" 2>&1 &
+NGINX_PID=$!
+for _ in $(seq 1 50); do curl -sf -o /dev/null "$NBASE/calendar.ics" && break; sleep 0.1; done
+NETAG=$(curl -sD - -o /dev/null "$NBASE/calendar.ics" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}')
+[ "$(curl -s -H 'Accept-Encoding: gzip' -D - -o /dev/null "$NBASE/calendar.ics" | grep -ci '^content-encoding: gzip')" = 1 ] \
+  || { echo "nginx does not serve the gzip variant" >&2; exit 1; }
+
+declare -A RPS P99
+ROWS=()
+run() { # name url [header...]
+  local name=$1 url=$2; shift 2
+  local out=$WORK/wrk-${name// /_}.txt args=()
+  for h in "$@"; do args+=(-H "$h"); done
+  log "wrk $name"
+  $PIN_LOAD wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${args[@]}" "$url" >"$out"
+  RPS[$name]=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  P99[$name]=$(awk '$1=="99%" {print $2}' "$out" | python3 -c '
+import sys
+v = sys.stdin.read().strip()
+for unit, f in (("us", 0.001), ("ms", 1), ("s", 1000)):
+    if v.endswith(unit):
+        print(round(float(v[:-len(unit)]) * f, 2)); break')
+  local bad; bad=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$out")
+  ROWS+=("| $name | ${RPS[$name]} | ${P99[$name]} | ${bad:-0} |")
+}
+
+run "nginx ics" "$NBASE/calendar.ics"
+run "nginx ics gzip" "$NBASE/calendar.ics" "Accept-Encoding: gzip"
+run "nginx 304" "$NBASE/calendar.ics" "If-None-Match: $NETAG"
+run "regiocal ics" "$ICS_URL"
+run "regiocal ics gzip" "$ICS_URL" "Accept-Encoding: gzip"
+run "regiocal 304" "$ICS_URL" "If-None-Match: $ETAG"
+run "regiocal filtered ics" "$FILTERED_ICS" "Accept-Encoding: gzip"
+run "regiocal filtered json" "$JSON_URL"
+
+log "ingesting the other version of all $SOURCES feeds, over and over, while measuring"
+(
+  v=2
+  while true; do
+    for f in "$WORK"/v$v/*.ics; do cp "$f" "$WORK/feeds/"; done
+    REGIOCAL_NOW=$NOW RUST_LOG=regiocal=warn "$RC" fetch --config "$WORK/regiocal.toml" >>"$WORK/ingest.log" 2>&1 || true
+    echo "ingest done $(date -u +%T)" >>"$WORK/ingest.log"
+    v=$((3 - v))
+  done
+) &
+INGEST_PID=$!
+sleep 2
+run "during ingest: regiocal ics gzip" "$ICS_URL" "Accept-Encoding: gzip"
+run "during ingest: regiocal 304" "$ICS_URL" "If-None-Match: $(curl -sD - -o /dev/null "$ICS_URL" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}')"
+run "during ingest: regiocal filtered json" "$JSON_URL"
+kill "$INGEST_PID" 2>/dev/null || true; pkill -P "$INGEST_PID" 2>/dev/null || true; INGEST_PID=""
+INGESTS=$(grep -c '^ingest done' "$WORK/ingest.log" || true)
+
+ratio() { python3 -c "print(round($1 / $2, 2))"; }
+cat <<EOF
+
+## regiocal beside nginx, $(date -u +%FT%TZ)
+
+- machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average before: $(cut -d' ' -f1-3 /proc/loadavg)
+- $PINNED; wrk -t1 -c$CONNS -d${DURATION}s (closed loop); release build; nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
+- data: $SOURCES sources x $EVENTS events (gen_feeds.py seed 42), $OCC occurrences, calendar.ics $ICS_BYTES bytes ($GZ_BYTES gzip)
+- during ingest: \`regiocal fetch\` of all $SOURCES sources (alternating seed 43 / 42 feeds) in a loop in another process; $INGESTS full ingests finished while measuring
+
+| run | req/s | p99 ms | non-2xx/3xx |
+|---|---|---|---|
+$(printf '%s\n' "${ROWS[@]}")
+
+| target | measured |
+|---|---|
+| merged ICS, plain: regiocal / nginx req/s (>= 0.7) | $(ratio "${RPS[regiocal ics]}" "${RPS[nginx ics]}") |
+| merged ICS, gzip: regiocal / nginx req/s (>= 0.7) | $(ratio "${RPS[regiocal ics gzip]}" "${RPS[nginx ics gzip]}") |
+| 304: regiocal / nginx req/s (>= 0.5) | $(ratio "${RPS[regiocal 304]}" "${RPS[nginx 304]}") |
+| filtered JSON p99 (< 20 ms) | ${P99[regiocal filtered json]} ms |
+| p99 during ingest / idle, ICS gzip (<= 2) | $(ratio "${P99[during ingest: regiocal ics gzip]}" "${P99[regiocal ics gzip]}") |
+| p99 during ingest / idle, 304 (<= 2) | $(ratio "${P99[during ingest: regiocal 304]}" "${P99[regiocal 304]}") |
+| p99 during ingest / idle, filtered JSON (<= 2) | $(ratio "${P99[during ingest: regiocal filtered json]}" "${P99[regiocal filtered json]}") |
+EOF
