@@ -155,6 +155,7 @@ impl App {
         let states = self.store.source_states().await?;
         let last = self.store.last_change().await?;
         let snap = Snapshot::build(&self.config, events, states, last, clock::now());
+        snap.prepare();
         crate::metrics::snapshot_built(&snap, started.elapsed());
         Ok(snap)
     }

@@ -386,6 +386,12 @@ impl Snapshot {
     }
 
     /// The search text of every event, normalised once per snapshot.
+    /// Builds the lookup structures that requests would otherwise build on first use (the
+    /// occurrence index), so no request pays for them: called before a snapshot is swapped in.
+    pub fn prepare(&self) {
+        self.occurrence_index();
+    }
+
     /// The occurrence index, built once per snapshot.
     fn occurrence_index(&self) -> &index::OccurrenceIndex {
         self.index.get_or_init(|| {
