@@ -154,8 +154,15 @@ impl App {
         let events = self.store.all_events().await?;
         let states = self.store.source_states().await?;
         let last = self.store.last_change().await?;
-        let snap = Snapshot::build(&self.config, events, states, last, clock::now());
-        snap.prepare();
+        let config = self.config.clone();
+        // Off the async workers: a rebuild of a large calendar takes seconds of CPU, and
+        // requests go on being answered from the previous snapshot meanwhile.
+        let snap = ingest::off_thread(move || {
+            let snap = Snapshot::build(&config, events, states, last, clock::now());
+            snap.prepare();
+            snap
+        })
+        .await;
         crate::metrics::snapshot_built(&snap, started.elapsed());
         Ok(snap)
     }

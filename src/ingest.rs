@@ -112,6 +112,20 @@ pub struct Feed {
 
 /// Parses a first body and, for paginated formats, fetches and parses the following pages;
 /// then normalises the events.
+/// Runs CPU-heavy work (parsing, normalising, building snapshots) on tokio's blocking pool,
+/// so that the async workers that answer requests never wait for it. A panic in `work`
+/// continues in the caller.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels blocking tasks; nothing waits for us then.
+            Err(e) => panic!("blocking task cancelled: {e}"),
+        },
+    }
+}
+
 pub async fn read_feed(
     cfg: &Config,
     fetcher: &Fetcher,
@@ -131,18 +145,25 @@ pub async fn read_feed(
     let format = loop {
         pages += 1;
         hasher.update(&body.bytes);
-        let ctx = ParseContext {
-            default_tz: cfg.calendar.timezone,
-            mapping: source.mapping.as_ref(),
-            base_url: url.as_ref(),
-        };
-        let (format, parsed) = format::parse(
-            &body.bytes,
+        // Parsing is CPU work: it runs on the blocking pool, so the server's async workers
+        // keep answering requests while a large feed is read.
+        let (tz, mapping, base, choice) = (
+            cfg.calendar.timezone,
+            source.mapping.clone(),
+            url.clone(),
             source.format,
-            body.content_type.as_deref(),
-            &ctx,
-        )
-        .map_err(|e| {
+        );
+        let (bytes, content_type) = (std::mem::take(&mut body.bytes), body.content_type.take());
+        let parsed = off_thread(move || {
+            let ctx = ParseContext {
+                default_tz: tz,
+                mapping: mapping.as_ref(),
+                base_url: base.as_ref(),
+            };
+            format::parse(&bytes, choice, content_type.as_deref(), &ctx)
+        })
+        .await;
+        let (format, parsed) = parsed.map_err(|e| {
             if pages > 1 {
                 format!("page {pages}: {e}")
             } else {
@@ -182,7 +203,7 @@ pub async fn read_feed(
     };
     let opts = NormalizeOptions::for_source(cfg, &source.id);
     let unmapped_categories = normalize::unmapped_categories(&events, &opts);
-    let (events, mut more) = normalize::normalize(events, &opts);
+    let (events, mut more) = off_thread(move || normalize::normalize(events, &opts)).await;
     warnings.append(&mut more);
     Ok(Feed {
         format,

@@ -180,22 +180,48 @@ impl RenderCache {
         key: &str,
         render: impl FnOnce() -> String,
     ) -> Arc<Rendered> {
-        let id = Arc::as_ptr(snap) as usize;
-        {
-            let mut inner = match self.inner.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            if inner.snapshot != id {
-                inner.entries.clear();
-                inner.snapshot = id;
-            }
-            if let Some(hit) = inner.entries.get(key) {
-                return hit.clone();
-            }
+        if let Some(hit) = self.lookup(snap, key) {
+            return hit;
         }
         // Rendered outside the lock: other requests are served meanwhile.
-        let rendered = Arc::new(Rendered::new(render()));
+        self.keep(snap, key, Arc::new(Rendered::new(render())))
+    }
+
+    /// Like [`RenderCache::get_or_render`], but renders and compresses on the blocking pool:
+    /// for the large feeds (a merged ICS of 50 MB takes a while to write and to brotli), so
+    /// the async workers go on answering other requests meanwhile.
+    pub async fn get_or_render_off_thread(
+        &self,
+        snap: &Arc<Snapshot>,
+        key: &str,
+        render: impl FnOnce(&Snapshot) -> String + Send + 'static,
+    ) -> Arc<Rendered> {
+        if let Some(hit) = self.lookup(snap, key) {
+            return hit;
+        }
+        let for_render = snap.clone();
+        let rendered = crate::ingest::off_thread(move || Rendered::new(render(&for_render))).await;
+        self.keep(snap, key, Arc::new(rendered))
+    }
+
+    /// The kept rendering for `key`, if it belongs to this snapshot (a new snapshot empties
+    /// the cache).
+    fn lookup(&self, snap: &Arc<Snapshot>, key: &str) -> Option<Arc<Rendered>> {
+        let id = Arc::as_ptr(snap) as usize;
+        let mut inner = match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if inner.snapshot != id {
+            inner.entries.clear();
+            inner.snapshot = id;
+        }
+        inner.entries.get(key).cloned()
+    }
+
+    /// Keeps a rendering (unless the snapshot was replaced meanwhile) and hands it back.
+    fn keep(&self, snap: &Arc<Snapshot>, key: &str, rendered: Arc<Rendered>) -> Arc<Rendered> {
+        let id = Arc::as_ptr(snap) as usize;
         let mut inner = match self.inner.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

@@ -72,10 +72,12 @@ async fn feed(
     let q = parse_query(raw.as_deref())?;
     let snap = state.snapshot.get();
     let key = format!("{}?{}", kind.filename(), raw.as_deref().unwrap_or(""));
+    let filter = q.filter;
     let rendered = state
         .snapshot
         .cache()
-        .get_or_render(&snap, &key, || kind.render(&snap, &q.filter));
+        .get_or_render_off_thread(&snap, &key, move |snap| kind.render(snap, &filter))
+        .await;
     Ok(rendered_response(
         &headers,
         &rendered,
