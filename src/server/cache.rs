@@ -187,23 +187,6 @@ impl RenderCache {
         self.keep(snap, key, Arc::new(Rendered::new(render())))
     }
 
-    /// Like [`RenderCache::get_or_render`], but renders and compresses on the blocking pool:
-    /// for the large feeds (a merged ICS of 50 MB takes a while to write and to brotli), so
-    /// the async workers go on answering other requests meanwhile.
-    pub async fn get_or_render_off_thread(
-        &self,
-        snap: &Arc<Snapshot>,
-        key: &str,
-        render: impl FnOnce(&Snapshot) -> String + Send + 'static,
-    ) -> Arc<Rendered> {
-        if let Some(hit) = self.lookup(snap, key) {
-            return hit;
-        }
-        let for_render = snap.clone();
-        let rendered = crate::ingest::off_thread(move || Rendered::new(render(&for_render))).await;
-        self.keep(snap, key, Arc::new(rendered))
-    }
-
     /// The kept rendering for `key`, if it belongs to this snapshot (a new snapshot empties
     /// the cache).
     fn lookup(&self, snap: &Arc<Snapshot>, key: &str) -> Option<Arc<Rendered>> {

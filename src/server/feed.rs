@@ -72,12 +72,12 @@ async fn feed(
     let q = parse_query(raw.as_deref())?;
     let snap = state.snapshot.get();
     let key = format!("{}?{}", kind.filename(), raw.as_deref().unwrap_or(""));
-    let filter = q.filter;
+    // Rendered inline: while one request renders a feed after a swap, the others for the same
+    // feed wait for it instead of rendering it once each.
     let rendered = state
         .snapshot
         .cache()
-        .get_or_render_off_thread(&snap, &key, move |snap| kind.render(snap, &filter))
-        .await;
+        .get_or_render(&snap, &key, || kind.render(&snap, &q.filter));
     Ok(rendered_response(
         &headers,
         &rendered,
