@@ -72,8 +72,9 @@ async fn feed(
     let q = parse_query(raw.as_deref())?;
     let snap = state.snapshot.get();
     let key = format!("{}?{}", kind.filename(), raw.as_deref().unwrap_or(""));
-    // Rendered inline: while one request renders a feed after a swap, the others for the same
-    // feed wait for it instead of rendering it once each.
+    // Rendered on the worker (not the blocking pool): after a swap, requests for a large feed
+    // must not each start a render of their own at once. Rendering before the swap is the
+    // next step (see docs/performance.md).
     let rendered = state
         .snapshot
         .cache()
