@@ -102,20 +102,6 @@ async fn etag(base: &str) -> String {
 }
 
 /// Waits until `check` holds (polling every 250 ms), or panics with `what` after `limit`.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("timed out: {what}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_sources_and_take_over_from_a_dead_one() {
@@ -156,7 +142,7 @@ async fn three_instances_share_sources_and_take_over_from_a_dead_one() {
 
     // Every instance serves every source's events, whoever fetched them.
     for base in &bases {
-        eventually(
+        common::eventually(
             Duration::from_secs(30),
             "all events on every instance",
             || async {
@@ -221,7 +207,7 @@ async fn three_instances_share_sources_and_take_over_from_a_dead_one() {
     );
     let changed_at = Instant::now();
     for (base, old) in bases.iter().zip(&before) {
-        eventually(
+        common::eventually(
             TICK + Duration::from_secs(5),
             "change on every instance",
             || async {
@@ -306,7 +292,7 @@ async fn three_instances_share_sources_and_take_over_from_a_dead_one() {
     let hits_before = stub.seen.lock().unwrap().len();
     for inst in &instances {
         let base = inst.base.clone();
-        eventually(Duration::from_secs(20), "source taken over", || {
+        common::eventually(Duration::from_secs(20), "source taken over", || {
             let base = base.clone();
             async move {
                 let page = get_json(&format!("{base}/api/v1/events?source=q3")).await;

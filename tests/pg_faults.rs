@@ -71,21 +71,6 @@ async fn get_json(url: String) -> Value {
     get(url).await.json().await.unwrap()
 }
 
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("timed out: {what}");
-}
-
 fn feed(version: &str) -> Vec<u8> {
     format!(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Stub//F10//DE\r\n\
@@ -159,7 +144,7 @@ async fn f10_database_drops_mid_ingest_feeds_stay_and_it_reconnects() {
     }));
 
     // Up: version A served.
-    eventually(Duration::from_secs(15), "first ingest served", || async {
+    common::eventually(Duration::from_secs(15), "first ingest served", || async {
         let body = get(format!("{base}/calendar.ics"))
             .await
             .text()
@@ -171,7 +156,7 @@ async fn f10_database_drops_mid_ingest_feeds_stay_and_it_reconnects() {
     assert_eq!(get_json(format!("{base}/healthz")).await["status"], "ok");
 
     // The second fetch starts (slow); the database goes away while it runs.
-    eventually(Duration::from_secs(10), "second fetch started", || async {
+    common::eventually(Duration::from_secs(10), "second fetch started", || async {
         stub.seen.lock().unwrap().len() >= 2
     })
     .await;
@@ -181,7 +166,7 @@ async fn f10_database_drops_mid_ingest_feeds_stay_and_it_reconnects() {
     let etag = ics.headers()["etag"].to_str().unwrap().to_string();
 
     // Degraded, but the feeds are served from the last snapshot, unchanged.
-    eventually(Duration::from_secs(10), "healthz degraded", || async {
+    common::eventually(Duration::from_secs(10), "healthz degraded", || async {
         get_json(format!("{base}/healthz")).await["status"] == "degraded"
     })
     .await;
@@ -203,11 +188,11 @@ async fn f10_database_drops_mid_ingest_feeds_stay_and_it_reconnects() {
     // Back: reconnects by itself, health recovers, the next run stores the new version.
     proxy.up();
     let back_at = Instant::now();
-    eventually(Duration::from_secs(40), "healthz ok again", || async {
+    common::eventually(Duration::from_secs(40), "healthz ok again", || async {
         get_json(format!("{base}/healthz")).await["status"] == "ok"
     })
     .await;
-    eventually(
+    common::eventually(
         Duration::from_secs(60),
         "a later version ingested",
         || async {

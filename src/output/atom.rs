@@ -200,24 +200,10 @@ pub fn when(start: &EventTime, end: &EventTime, zone: Tz) -> String {
 /// "Sa., 5. Dezember 2026".
 fn german_date(d: NaiveDate) -> String {
     const DAYS: [&str; 7] = ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."];
-    const MONTHS: [&str; 12] = [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ];
     let day = DAYS
         .get(d.weekday().num_days_from_monday() as usize)
         .unwrap_or(&"");
-    let month = MONTHS.get(d.month0() as usize).unwrap_or(&"");
+    let month = super::GERMAN_MONTHS.get(d.month0() as usize).unwrap_or(&"");
     format!("{day}, {}. {month} {}", d.day(), d.year())
 }
 

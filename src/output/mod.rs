@@ -16,6 +16,22 @@ mod merge;
 pub mod search;
 pub mod xcal;
 
+/// German month names (Atom titles and the web pages write dates out in German).
+pub const GERMAN_MONTHS: [&str; 12] = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+];
+
 use crate::config::Config;
 use crate::geo::Place;
 use crate::model::{Event, EventTime, Geo, Occurrence, SourceState, StoredEvent, recurrence_key};
