@@ -14,8 +14,9 @@
 #      nginx ics / ics gzip / 304
 #      regiocal ics / ics gzip / 304 / filtered ICS (category + radius) / filtered JSON page
 #    and then, while `regiocal fetch` ingests the other version of all SOURCES feeds into the
-#    same store over and over (another process; the server notices through the store version
-#    and swaps its snapshot), regiocal ics gzip / 304 / filtered JSON again;
+#    same store over and over (another process, on the server's CPU; the server notices through
+#    the store version, rebuilds its snapshot, renders the ready feeds and swaps them in),
+#    regiocal ics / ics gzip / 304 / filtered ICS / filtered JSON again;
 # 4. prints a Markdown table: req/s, p99, the ratios regiocal / nginx, and p99 during ingest /
 #    idle.
 #
@@ -102,7 +103,12 @@ JSON_URL="$BASE/api/v1/events?category=Theater&near=51.5,7.5&radius_km=50&from=2
 mkdir -p "$WORK/www"
 curl -sf "$ICS_URL" -o "$WORK/www/calendar.ics"
 gzip -9 -k "$WORK/www/calendar.ics"
-ETAG=$(curl -sD - -o /dev/null "$ICS_URL" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}')
+etag_of() { curl -sD - -o /dev/null "$1" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}'; }
+ETAG=$(etag_of "$ICS_URL")
+# The one source the ingest below leaves alone.
+FIRST=$(basename "$(ls "$WORK"/feeds/*.ics | head -1)")
+SOURCE_ICS="$BASE/calendar.ics?source=s000"
+SOURCE_ETAG=$(etag_of "$SOURCE_ICS")
 OCC=$(curl -s "$BASE/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 ICS_BYTES=$(wc -c <"$WORK/www/calendar.ics")
 GZ_BYTES=$(wc -c <"$WORK/www/calendar.ics.gz")
@@ -168,24 +174,37 @@ run "nginx 304" "$NBASE/calendar.ics" "If-None-Match: $NETAG"
 run "regiocal ics" "$ICS_URL"
 run "regiocal ics gzip" "$ICS_URL" "Accept-Encoding: gzip"
 run "regiocal 304" "$ICS_URL" "If-None-Match: $ETAG"
+run "regiocal 304 one source" "$SOURCE_ICS" "If-None-Match: $SOURCE_ETAG"
 run "regiocal filtered ics" "$FILTERED_ICS" "Accept-Encoding: gzip"
 run "regiocal filtered json" "$JSON_URL"
 
-log "ingesting the other version of all $SOURCES feeds, over and over, while measuring"
+# Snapshots swapped in so far (ready renderings of the merged ICS, from /metrics).
+swaps() {
+  curl -s "$BASE/metrics" | awk '/^regiocal_feed_renders_total\{feed="calendar.ics",when="ready"\}/ {print $2}' | head -1
+}
+log "ingesting the two versions of $((SOURCES - 1)) feeds in turn, over and over, while measuring"
 (
   v=2
   while true; do
-    for f in "$WORK"/v$v/*.ics; do cp "$f" "$WORK/feeds/"; done
-    REGIOCAL_NOW=$NOW RUST_LOG=regiocal=warn "$RC" fetch --config "$WORK/regiocal.toml" >>"$WORK/ingest.log" 2>&1 || true
+    for f in "$WORK"/v$v/*.ics; do
+      [ "$(basename "$f")" = "$FIRST" ] || cp "$f" "$WORK/feeds/"
+    done
+    REGIOCAL_NOW=$NOW RUST_LOG=regiocal=warn $PIN_SERVER "$RC" fetch --config "$WORK/regiocal.toml" >>"$WORK/ingest.log" 2>&1 || true
     echo "ingest done $(date -u +%T)" >>"$WORK/ingest.log"
     v=$((3 - v))
   done
 ) &
 INGEST_PID=$!
 sleep 2
+SWAPS_BEFORE=$(swaps)
+run "during ingest: regiocal ics" "$ICS_URL"
 run "during ingest: regiocal ics gzip" "$ICS_URL" "Accept-Encoding: gzip"
-run "during ingest: regiocal 304" "$ICS_URL" "If-None-Match: $(curl -sD - -o /dev/null "$ICS_URL" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}')"
+# Every swap changes the merged feed (its clients get one 200, then 304s again); the 304 runs
+# ask for the feed of the one source the ingest leaves alone, whose ETag stays valid.
+run "during ingest: regiocal 304" "$SOURCE_ICS" "If-None-Match: $SOURCE_ETAG"
+run "during ingest: regiocal filtered ics" "$FILTERED_ICS" "Accept-Encoding: gzip"
 run "during ingest: regiocal filtered json" "$JSON_URL"
+SWAPS=$(( $(swaps) - SWAPS_BEFORE ))
 kill "$INGEST_PID" 2>/dev/null || true; pkill -P "$INGEST_PID" 2>/dev/null || true; INGEST_PID=""
 INGESTS=$(grep -c '^ingest done' "$WORK/ingest.log" || true)
 
@@ -197,7 +216,7 @@ cat <<EOF
 - machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average before: $(cut -d' ' -f1-3 /proc/loadavg)
 - $PINNED; wrk -t1 -c$CONNS -d${DURATION}s (closed loop); release build; nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
 - data: $SOURCES sources x $EVENTS events (gen_feeds.py seed 42), $OCC occurrences, calendar.ics $ICS_BYTES bytes ($GZ_BYTES gzip)
-- during ingest: \`regiocal fetch\` of all $SOURCES sources (alternating seed 43 / 42 feeds) in a loop in another process; $INGESTS full ingests finished while measuring
+- during ingest: \`regiocal fetch\` of all $SOURCES sources in a loop in another process on the server's CPU, $((SOURCES - 1)) of them alternating between the seed 43 and seed 42 feeds (s000 stays, for the 304 runs); $INGESTS full ingests finished and $SWAPS snapshots were swapped in while measuring
 
 | run | req/s | p99 ms | non-2xx/3xx |
 |---|---|---|---|
@@ -209,7 +228,11 @@ $(printf '%s\n' "${ROWS[@]}")
 | merged ICS, gzip: regiocal / nginx req/s (>= 0.7) | $(ratio "${RPS[regiocal ics gzip]}" "${RPS[nginx ics gzip]}") |
 | 304: regiocal / nginx req/s (>= 0.5) | $(ratio "${RPS[regiocal 304]}" "${RPS[nginx 304]}") |
 | filtered JSON p99 (< 20 ms) | ${P99[regiocal filtered json]} ms |
+| p99 during ingest / idle, ICS plain (<= 2) | $(ratio "${P99[during ingest: regiocal ics]}" "${P99[regiocal ics]}") |
 | p99 during ingest / idle, ICS gzip (<= 2) | $(ratio "${P99[during ingest: regiocal ics gzip]}" "${P99[regiocal ics gzip]}") |
-| p99 during ingest / idle, 304 (<= 2) | $(ratio "${P99[during ingest: regiocal 304]}" "${P99[regiocal 304]}") |
+| p99 during ingest / idle, 304 (<= 2) | $(ratio "${P99[during ingest: regiocal 304]}" "${P99[regiocal 304 one source]}") |
+| p99 during ingest / idle, filtered ICS (<= 2) | $(ratio "${P99[during ingest: regiocal filtered ics]}" "${P99[regiocal filtered ics]}") |
 | p99 during ingest / idle, filtered JSON (<= 2) | $(ratio "${P99[during ingest: regiocal filtered json]}" "${P99[regiocal filtered json]}") |
+| req/s during ingest / idle, ICS gzip | $(ratio "${RPS[during ingest: regiocal ics gzip]}" "${RPS[regiocal ics gzip]}") |
+| req/s during ingest / idle, filtered JSON | $(ratio "${RPS[during ingest: regiocal filtered json]}" "${RPS[regiocal filtered json]}") |
 EOF

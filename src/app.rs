@@ -6,7 +6,7 @@ use crate::config::{Config, SourceLocation};
 use crate::fetch::{FetchError, Fetcher};
 use crate::ingest::{self, IngestError, Outcome, Report};
 use crate::output::{self, Filter, Snapshot};
-use crate::server::{self, AppState, SnapshotCell};
+use crate::server::{self, AppState, Served, SnapshotCell};
 use crate::store::{AnyStore, Claim, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
@@ -154,17 +154,25 @@ impl App {
         let events = self.store.all_events().await?;
         let states = self.store.source_states().await?;
         let last = self.store.last_change().await?;
+        tracing::debug!(events = events.len(), took = ?started.elapsed(), "Store read for the snapshot.");
         let config = self.config.clone();
         // Off the async workers: a rebuild of a large calendar takes seconds of CPU, and
         // requests go on being answered from the previous snapshot meanwhile.
-        let snap = ingest::off_thread(move || {
+        let snap = crate::work::background(move || {
             let snap = Snapshot::build(&config, events, states, last, clock::now());
             snap.prepare();
             snap
         })
         .await;
+        tracing::debug!(occurrences = snap.rows.len(), took = ?started.elapsed(), "Snapshot built.");
         crate::metrics::snapshot_built(&snap, started.elapsed());
         Ok(snap)
+    }
+
+    /// A snapshot of the store with its ready feeds rendered: what `serve` swaps in.
+    pub async fn served(&self) -> Result<Served, StoreError> {
+        let snap = self.snapshot().await?;
+        Ok(crate::work::background(move || Served::prepare(snap)).await)
     }
 
     /// Ingests every source (or one) once, `concurrency` at a time, calling `progress` after each.
@@ -215,7 +223,8 @@ impl App {
     /// Renders the merged output from the store, as the server would.
     pub async fn export(&self, format: ExportFormat, filter: &Filter) -> Result<String, AppError> {
         let snap = self.snapshot().await?;
-        Ok(match format {
+        let started = std::time::Instant::now();
+        let body = match format {
             ExportFormat::Ics => output::ics::render(&snap, filter),
             ExportFormat::Json => {
                 output::json::render_events(&snap, filter, None, None).unwrap_or_default()
@@ -224,7 +233,9 @@ impl App {
             ExportFormat::Atom => output::atom::render(&snap, filter),
             ExportFormat::Jcal => output::jcal::render(&snap, filter),
             ExportFormat::Xcal => output::xcal::render(&snap, filter),
-        })
+        };
+        tracing::debug!(bytes = body.len(), took = ?started.elapsed(), "Export rendered.");
+        Ok(body)
     }
 
     /// Serves on `listener` and runs the scheduler until `shutdown` resolves.
@@ -237,7 +248,7 @@ impl App {
         let upkeep = crate::metrics::spawn_upkeep();
         let version = self.store.version().await?;
         let snaps = Snapshots {
-            cell: SnapshotCell::new(self.snapshot().await?),
+            cell: SnapshotCell::new(self.served().await?),
             built: Arc::new(std::sync::atomic::AtomicI64::new(version)),
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -538,10 +549,22 @@ impl Snapshots {
         // The version is read first: a write that lands during the build moves it on, and the
         // next poll builds again.
         let version = app.store.version().await;
-        match app.snapshot().await {
-            Ok(snap) => {
-                self.cell.set(snap);
+        match app.served().await {
+            Ok(served) => {
+                self.cell.set(served);
                 app.health.ok();
+                if let AnyStore::Sqlite(_) = app.store.as_ref() {
+                    let path = &app.config.store.path;
+                    let mut wal = path.as_os_str().to_owned();
+                    wal.push("-wal");
+                    let wal = std::path::PathBuf::from(wal);
+                    let size = [path.as_path(), wal.as_path()]
+                        .iter()
+                        .filter_map(|p| std::fs::metadata(p).ok())
+                        .map(|m| m.len())
+                        .sum();
+                    crate::metrics::store_size(size);
+                }
                 if let Ok(v) = version {
                     self.built.store(v, Ordering::SeqCst);
                 }

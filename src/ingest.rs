@@ -23,6 +23,7 @@ use crate::store::{ApplyStats, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 /// The shrink guard only protects sources with at least this many future occurrences.
 pub const SHRINK_MIN_FUTURE: usize = 5;
@@ -112,20 +113,6 @@ pub struct Feed {
 
 /// Parses a first body and, for paginated formats, fetches and parses the following pages;
 /// then normalises the events.
-/// Runs CPU-heavy work (parsing, normalising, building snapshots) on tokio's blocking pool,
-/// so that the async workers that answer requests never wait for it. A panic in `work`
-/// continues in the caller.
-pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(value) => value,
-        Err(e) => match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            // Only a runtime shutting down cancels blocking tasks; nothing waits for us then.
-            Err(e) => panic!("blocking task cancelled: {e}"),
-        },
-    }
-}
-
 pub async fn read_feed(
     cfg: &Config,
     fetcher: &Fetcher,
@@ -145,7 +132,7 @@ pub async fn read_feed(
     let format = loop {
         pages += 1;
         hasher.update(&body.bytes);
-        // Parsing is CPU work: it runs on the blocking pool, so the server's async workers
+        // Parsing is CPU work: it runs in the background, so the server's async workers
         // keep answering requests while a large feed is read.
         let (tz, mapping, base, choice) = (
             cfg.calendar.timezone,
@@ -154,7 +141,8 @@ pub async fn read_feed(
             source.format,
         );
         let (bytes, content_type) = (std::mem::take(&mut body.bytes), body.content_type.take());
-        let parsed = off_thread(move || {
+        let stage = Instant::now();
+        let parsed = crate::work::background(move || {
             let ctx = ParseContext {
                 default_tz: tz,
                 mapping: mapping.as_ref(),
@@ -163,6 +151,7 @@ pub async fn read_feed(
             format::parse(&bytes, choice, content_type.as_deref(), &ctx)
         })
         .await;
+        crate::metrics::ingest_stage("parse", stage.elapsed());
         let (format, parsed) = parsed.map_err(|e| {
             if pages > 1 {
                 format!("page {pages}: {e}")
@@ -203,7 +192,10 @@ pub async fn read_feed(
     };
     let opts = NormalizeOptions::for_source(cfg, &source.id);
     let unmapped_categories = normalize::unmapped_categories(&events, &opts);
-    let (events, mut more) = off_thread(move || normalize::normalize(events, &opts)).await;
+    let stage = Instant::now();
+    let (events, mut more) =
+        crate::work::background(move || normalize::normalize(events, &opts)).await;
+    crate::metrics::ingest_stage("normalize", stage.elapsed());
     warnings.append(&mut more);
     Ok(Feed {
         format,
@@ -282,7 +274,10 @@ async fn ingest_once<S: Store>(
     };
     let mut report = Report::new(&source.id);
 
-    let body = match fetcher.fetch(source, Some(&state)).await {
+    let stage = Instant::now();
+    let fetched = fetcher.fetch(source, Some(&state)).await;
+    crate::metrics::ingest_stage("fetch", stage.elapsed());
+    let body = match fetched {
         Err(e) => {
             let retry_after = e.retry_after();
             return record_failure(store, state, report, e.to_string(), retry_after, plan).await;
@@ -409,7 +404,10 @@ async fn ingest_once<S: Store>(
     state.last_modified = last_modified;
     state.content_hash = Some(hash);
     state.last_warnings = u32::try_from(report.warnings.len()).unwrap_or(u32::MAX);
-    match store.apply(&state, Some(&merged), now).await {
+    let stage = Instant::now();
+    let applied = store.apply(&state, Some(&merged), now).await;
+    crate::metrics::ingest_stage("store", stage.elapsed());
+    match applied {
         Ok(stats) => report.stats = stats,
         Err(e) => {
             // The transaction rolled back (disk full, I/O error): the stored events are the old

@@ -23,6 +23,7 @@
 //!   everything together for the CLI.
 //! * [`web`] is the server-rendered web UI (list, map, event pages, subscribe, sources) and the
 //!   embed for other websites; like the feeds it reads only the current snapshot.
+//! * [`work`] runs CPU-heavy work off the async workers (imports at lowered priority).
 
 pub mod app;
 pub mod clock;
@@ -41,3 +42,4 @@ pub mod server;
 pub mod store;
 pub mod transit;
 pub mod web;
+pub mod work;

@@ -20,6 +20,11 @@
 //! | `regiocal_http_requests_total` | counter | `route`, `status` |
 //! | `regiocal_http_request_duration_seconds` | histogram | `route` |
 //! | `regiocal_push_total` | counter | `source`, `result` |
+//! | `regiocal_ingest_stage_seconds` | histogram | `stage` (`fetch`, `parse`, `normalize`, `store`) |
+//! | `regiocal_feed_renders_total` | counter | `feed`, `when` (`ready`: before the swap; `on_demand`) |
+//! | `regiocal_feed_render_seconds` | histogram (with hashing, and compressing for `ready`) | `feed`, `when` |
+//! | `regiocal_feed_render_bytes` | histogram (uncompressed body) | `feed`, `when` |
+//! | `regiocal_store_bytes` | gauge (SQLite file with its WAL) | — |
 //! | `regiocal_snapshot_build_seconds` | histogram | — |
 //! | `regiocal_snapshot_events` | gauge (occurrences in the snapshot) | — |
 
@@ -120,6 +125,31 @@ pub fn ingest_finished(source: &str, result: &Result<Report, IngestError>, took:
         .increment(1);
     histogram!("regiocal_fetch_duration_seconds", "source" => source.to_string())
         .record(took.as_secs_f64());
+}
+
+/// Records the time one stage of an ingest took (`fetch`, `parse`, `normalize`, `store`).
+pub fn ingest_stage(stage: &'static str, took: Duration) {
+    histogram!("regiocal_ingest_stage_seconds", "stage" => stage).record(took.as_secs_f64());
+}
+
+/// Records a rendering of a feed or page: `when` is `ready` (before the snapshot swap, with
+/// its compressed variants) or `on_demand` (at a request).
+pub fn feed_rendered(
+    feed: &'static str,
+    when: &'static str,
+    rendered: &crate::server::cache::Rendered,
+    took: Duration,
+) {
+    counter!("regiocal_feed_renders_total", "feed" => feed, "when" => when).increment(1);
+    histogram!("regiocal_feed_render_seconds", "feed" => feed, "when" => when)
+        .record(took.as_secs_f64());
+    histogram!("regiocal_feed_render_bytes", "feed" => feed, "when" => when)
+        .record(rendered.body.len() as f64);
+}
+
+/// Records the size of the store on disk (SQLite; PostgreSQL reports its own).
+pub fn store_size(bytes: u64) {
+    gauge!("regiocal_store_bytes").set(bytes as f64);
 }
 
 const HEALTH_STATES: [(Health, &str); 5] = [

@@ -446,7 +446,7 @@ async fn row7_script_markup_and_script_urls_are_neutralised_and_json_says_nosnif
     }
 
     let state = AppState {
-        snapshot: SnapshotCell::new(snapshot(&app).await),
+        snapshot: SnapshotCell::new(server::Served::prepare(snapshot(&app).await)),
         app: app.clone(),
         rebuild: Arc::new(tokio::sync::Notify::new()),
         limiter: server::push::limiter(),

@@ -41,7 +41,7 @@ async fn ingest_at(app: &App, id: &str, at: DateTime<Utc>) -> ingest::Report {
 /// and a guard that stops the server when dropped.
 async fn serve_snapshot(app: &App) -> (String, tokio::sync::oneshot::Sender<()>) {
     let state = AppState {
-        snapshot: SnapshotCell::new(app.snapshot().await.unwrap()),
+        snapshot: SnapshotCell::new(app.served().await.unwrap()),
         app: app.clone(),
         rebuild: Arc::new(tokio::sync::Notify::new()),
         limiter: server::push::limiter(),

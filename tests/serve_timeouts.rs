@@ -22,7 +22,7 @@ async fn f9_slowloris_connections_are_cut_and_others_are_served() {
     );
     let app = App::open(cfg).await.unwrap();
     let state = AppState {
-        snapshot: SnapshotCell::new(app.snapshot().await.unwrap()),
+        snapshot: SnapshotCell::new(app.served().await.unwrap()),
         app: app.clone(),
         rebuild: Arc::new(tokio::sync::Notify::new()),
         limiter: server::push::limiter(),

@@ -1,7 +1,7 @@
 //! The JSON API: `/api/v1/events`, `/api/v1/events/{id}`, `/api/v1/sources`, `/healthz`.
 
-use super::AppState;
 use super::http::{ApiError, cacheable, parse_query};
+use super::{AppState, ReadyJob};
 use crate::output::json::{self, DEFAULT_LIMIT};
 use crate::output::{Filter, Snapshot};
 use axum::Router;
@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::sync::Arc;
 
 const JSON: &str = "application/json";
 
@@ -28,6 +29,24 @@ fn max_age(snap: &Snapshot) -> u32 {
     (snap.calendar.refresh_minutes * 60).min(300)
 }
 
+/// The render cache key of an events page.
+fn events_key(raw_query: Option<&str>) -> String {
+    format!("events?{}", raw_query.unwrap_or(""))
+}
+
+/// The first page of all events, rendered before a snapshot is swapped in.
+pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob<'static>> {
+    let snap = snap.clone();
+    vec![ReadyJob {
+        key: events_key(None),
+        feed: "events",
+        render: Box::new(move || {
+            json::render_events(&snap, &Filter::default(), Some(DEFAULT_LIMIT), None)
+                .unwrap_or_default()
+        }),
+    }]
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/events",
@@ -45,27 +64,24 @@ async fn events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
-    let snap = state.snapshot.get();
-    let key = format!("events?{}", raw.as_deref().unwrap_or(""));
-    let mut bad_cursor = None;
-    let rendered = state.snapshot.cache().get_or_render(&snap, &key, || {
-        json::render_events(
-            &snap,
-            &q.filter,
-            Some(q.limit.unwrap_or(DEFAULT_LIMIT)),
-            q.cursor.as_deref(),
-        )
-        .unwrap_or_else(|e| {
-            bad_cursor = Some(e);
-            String::new()
+    let served = state.snapshot.current();
+    let key = events_key(raw.as_deref());
+    let (snap, filter, limit, cursor) = (
+        served.snapshot.clone(),
+        q.filter.clone(),
+        q.limit.unwrap_or(DEFAULT_LIMIT),
+        q.cursor.clone(),
+    );
+    // A bad cursor renders as an empty body, checked below.
+    let rendered = served
+        .cache
+        .get_or_render(&key, "events", move || {
+            json::render_events(&snap, &filter, Some(limit), cursor.as_deref()).unwrap_or_default()
         })
-    });
-    if let Some(e) = bad_cursor {
-        return Err(ApiError::bad_param("cursor", e.to_string()));
-    }
+        .await;
+    let snap = &served.snapshot;
     if rendered.body.is_empty() {
-        // A bad cursor rendered by a concurrent request: check it again.
-        json::render_events(&snap, &q.filter, Some(1), q.cursor.as_deref())
+        json::render_events(snap, &q.filter, Some(1), q.cursor.as_deref())
             .map_err(|e| ApiError::bad_param("cursor", e.to_string()))?;
     }
     Ok(super::http::rendered_response(
@@ -73,7 +89,7 @@ async fn events(
         &rendered,
         JSON,
         snap.last_modified,
-        max_age(&snap),
+        max_age(snap),
         &[cors()],
     ))
 }

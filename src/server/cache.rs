@@ -1,14 +1,23 @@
 //! Rendered responses kept per snapshot, so a feed is rendered once per change, not per request.
 //!
 //! Calendar apps poll the same few URLs (the merged feed, a handful of filtered ones) over and
-//! over; between two ingests the answer cannot change. Each rendering is kept (least recently
-//! used first out, [`CAPACITY`] entries) with its strong ETag, and its gzip and brotli variants
-//! are compressed once, on first demand. A new snapshot empties the cache. A conditional request
-//! (`If-None-Match`) for a cached body is answered without rendering anything.
+//! over; between two ingests the answer cannot change. Each snapshot comes with its own
+//! [`RenderCache`], swapped in together with it:
+//!
+//! * The unfiltered feeds (ICS, JSON-LD, Atom, the first JSON API page) are rendered, hashed and
+//!   compressed (gzip and brotli) before the swap, in the background ([`render_ready`]). A
+//!   request for one never renders or compresses anything, also right after an import.
+//! * Other renderings (filtered feeds, pages) are made on first demand on the blocking pool,
+//!   once however many requests ask at the same time, and kept (least recently used first out,
+//!   [`CAPACITY`] entries) with their strong ETag; their compressed variants are made on first
+//!   demand too.
+//!
+//! A conditional request (`If-None-Match`) for a kept body is answered without rendering.
 
-use crate::output::{Snapshot, etag};
+use crate::output::etag;
 use axum::http::{HeaderMap, header};
 use lru::LruCache;
+use std::collections::HashMap;
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -130,6 +139,11 @@ impl Rendered {
         }
     }
 
+    /// Whether the gzip and brotli variants are made (or the body is too small for them).
+    pub fn variants_ready(&self) -> bool {
+        self.body.len() < MIN_COMPRESS || (self.gzip.get().is_some() && self.brotli.get().is_some())
+    }
+
     /// Whether `If-None-Match` names one of this rendering's ETags.
     pub fn not_modified(&self, headers: &HeaderMap) -> bool {
         let Some(inm) = headers
@@ -150,70 +164,109 @@ impl Rendered {
     }
 }
 
-struct Inner {
-    /// The snapshot the entries belong to.
-    snapshot: usize,
-    entries: LruCache<String, Arc<Rendered>>,
-}
+/// A rendering in the making or made: requests for the same key while it renders wait for
+/// that one rendering (single flight) instead of starting their own.
+type Slot = Arc<tokio::sync::OnceCell<Arc<Rendered>>>;
 
-/// The cache of one server.
+/// The renderings of one snapshot: the ready ones (the unfiltered feeds, rendered and
+/// compressed before the snapshot was swapped in, never evicted) and the recent on-demand ones
+/// (filtered feeds, pages), least recently used first out. It is replaced with its snapshot.
 pub struct RenderCache {
-    inner: Mutex<Inner>,
+    ready: HashMap<String, Arc<Rendered>>,
+    recent: Mutex<LruCache<String, Slot>>,
 }
 
 impl Default for RenderCache {
     fn default() -> Self {
-        RenderCache {
-            inner: Mutex::new(Inner {
-                snapshot: 0,
-                entries: LruCache::new(NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN)),
-            }),
-        }
+        RenderCache::new(Vec::new())
     }
 }
 
 impl RenderCache {
-    /// The rendering for `key` of this snapshot, rendered now if it is not kept.
-    pub fn get_or_render(
+    /// A cache holding `ready` renderings.
+    pub fn new(ready: Vec<(String, Arc<Rendered>)>) -> RenderCache {
+        RenderCache {
+            ready: ready.into_iter().collect(),
+            recent: Mutex::new(LruCache::new(
+                NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
+            )),
+        }
+    }
+
+    /// The ready renderings (key, rendering).
+    pub fn ready(&self) -> impl Iterator<Item = (&str, &Arc<Rendered>)> {
+        self.ready.iter().map(|(k, r)| (k.as_str(), r))
+    }
+
+    /// The rendering for `key`: a ready one, a kept one, or one rendered now on the blocking
+    /// pool (once, however many requests ask for it meanwhile).
+    pub async fn get_or_render(
         &self,
-        snap: &Arc<Snapshot>,
         key: &str,
+        feed: &'static str,
+        render: impl FnOnce() -> String + Send + 'static,
+    ) -> Arc<Rendered> {
+        if let Some(ready) = self.ready.get(key) {
+            return ready.clone();
+        }
+        self.slot(key)
+            .get_or_init(|| async move {
+                crate::work::blocking(move || {
+                    let started = std::time::Instant::now();
+                    let rendered = Rendered::new(render());
+                    crate::metrics::feed_rendered(feed, "on_demand", &rendered, started.elapsed());
+                    Arc::new(rendered)
+                })
+                .await
+            })
+            .await
+            .clone()
+    }
+
+    /// Like [`RenderCache::get_or_render`], but renders on the calling thread (for small
+    /// renderings such as web pages, whose inputs borrow the request); requests that miss at
+    /// the same time each render, and the first result is kept.
+    pub fn get_or_render_here(
+        &self,
+        key: &str,
+        feed: &'static str,
         render: impl FnOnce() -> String,
     ) -> Arc<Rendered> {
-        if let Some(hit) = self.lookup(snap, key) {
-            return hit;
+        if let Some(ready) = self.ready.get(key) {
+            return ready.clone();
         }
-        // Rendered outside the lock: other requests are served meanwhile.
-        self.keep(snap, key, Arc::new(Rendered::new(render())))
+        let slot = self.slot(key);
+        if let Some(kept) = slot.get() {
+            return kept.clone();
+        }
+        let started = std::time::Instant::now();
+        let rendered = Arc::new(Rendered::new(render()));
+        crate::metrics::feed_rendered(feed, "on_demand", &rendered, started.elapsed());
+        match slot.set(rendered.clone()) {
+            Ok(()) => rendered,
+            Err(_) => slot.get().cloned().unwrap_or(rendered),
+        }
     }
 
-    /// The kept rendering for `key`, if it belongs to this snapshot (a new snapshot empties
-    /// the cache).
-    fn lookup(&self, snap: &Arc<Snapshot>, key: &str) -> Option<Arc<Rendered>> {
-        let id = Arc::as_ptr(snap) as usize;
-        let mut inner = match self.inner.lock() {
+    /// The slot of `key`, made empty if there is none.
+    fn slot(&self, key: &str) -> Slot {
+        let mut recent = match self.recent.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if inner.snapshot != id {
-            inner.entries.clear();
-            inner.snapshot = id;
-        }
-        inner.entries.get(key).cloned()
+        recent.get_or_insert(key.to_string(), Slot::default).clone()
     }
+}
 
-    /// Keeps a rendering (unless the snapshot was replaced meanwhile) and hands it back.
-    fn keep(&self, snap: &Arc<Snapshot>, key: &str, rendered: Arc<Rendered>) -> Arc<Rendered> {
-        let id = Arc::as_ptr(snap) as usize;
-        let mut inner = match self.inner.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if inner.snapshot == id {
-            inner.entries.put(key.to_string(), rendered.clone());
-        }
-        rendered
-    }
+/// Renders `body` and its gzip and brotli variants now (for the ready feeds of a snapshot,
+/// before it is swapped in).
+pub fn render_ready(feed: &'static str, render: impl FnOnce() -> String) -> Arc<Rendered> {
+    let started = std::time::Instant::now();
+    let rendered = Rendered::new(render());
+    rendered.encoded(Coding::Gzip);
+    rendered.encoded(Coding::Brotli);
+    crate::metrics::feed_rendered(feed, "ready", &rendered, started.elapsed());
+    Arc::new(rendered)
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
 //! The feeds: `/calendar.ics`, `/calendar.jcal`, `/calendar.xcs`, `/feed.atom` and
 //! `/api/v1/events.jsonld`, all filterable like the JSON API.
 
-use super::AppState;
 use super::http::{ApiError, parse_query, rendered_response};
+use super::{AppState, ReadyJob};
 use crate::output::{Filter, Snapshot, atom, ics, jcal, jsonld, xcal};
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
+use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -52,6 +53,11 @@ impl Kind {
         }
     }
 
+    /// The render cache key of this feed with a query string.
+    fn cache_key(self, raw_query: Option<&str>) -> String {
+        format!("{}?{}", self.filename(), raw_query.unwrap_or(""))
+    }
+
     fn filename(self) -> &'static str {
         match self {
             Kind::Ics => "calendar.ics",
@@ -63,6 +69,22 @@ impl Kind {
     }
 }
 
+/// The unfiltered feeds, rendered before a snapshot is swapped in (JSON calendars and xCal are
+/// asked for rarely: they render on first demand).
+pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob<'static>> {
+    [Kind::Ics, Kind::JsonLd, Kind::Atom]
+        .into_iter()
+        .map(|kind| {
+            let snap = snap.clone();
+            ReadyJob {
+                key: kind.cache_key(None),
+                feed: kind.filename(),
+                render: Box::new(move || kind.render(&snap, &Filter::default())),
+            }
+        })
+        .collect()
+}
+
 async fn feed(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -70,15 +92,15 @@ async fn feed(
     kind: Kind,
 ) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
-    let snap = state.snapshot.get();
-    let key = format!("{}?{}", kind.filename(), raw.as_deref().unwrap_or(""));
-    // Rendered on the worker (not the blocking pool): after a swap, requests for a large feed
-    // must not each start a render of their own at once. Rendering before the swap is the
-    // next step (see docs/performance.md).
-    let rendered = state
-        .snapshot
-        .cache()
-        .get_or_render(&snap, &key, || kind.render(&snap, &q.filter));
+    let served = state.snapshot.current();
+    let snap = served.snapshot.clone();
+    let key = kind.cache_key(raw.as_deref());
+    // The unfiltered feeds are ready; a filtered one renders once, off the async workers.
+    let rendered = served
+        .cache
+        .get_or_render(&key, kind.filename(), move || kind.render(&snap, &q.filter))
+        .await;
+    let snap = &served.snapshot;
     Ok(rendered_response(
         &headers,
         &rendered,

@@ -22,39 +22,87 @@ pub use http::{
     ApiError, FILTER_PARAMETERS, MAX_QUERY_CHARS, Query, parse_date, parse_query, rendered_response,
 };
 
-/// The current snapshot, replaceable while requests read the old one, with the renderings
-/// made from it.
+/// A snapshot with its renderings: what the server swaps in after a change.
+pub struct Served {
+    pub snapshot: Arc<Snapshot>,
+    pub cache: cache::RenderCache,
+}
+
+impl Served {
+    /// A snapshot with its ready feeds rendered and compressed (seconds of CPU for a large
+    /// calendar: run it in the background, before the swap).
+    pub fn prepare(snapshot: Snapshot) -> Served {
+        let snapshot = Arc::new(snapshot);
+        let jobs = feed::ready(&snapshot)
+            .into_iter()
+            .chain(api::ready(&snapshot))
+            .collect::<Vec<_>>();
+        // One thread per feed: they are independent, and the largest one sets the time.
+        let ready = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .into_iter()
+                .map(|job| {
+                    scope.spawn(move || (job.key, cache::render_ready(job.feed, job.render)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().ok())
+                .collect::<Vec<_>>()
+        });
+        Served {
+            snapshot,
+            cache: cache::RenderCache::new(ready),
+        }
+    }
+
+    /// A snapshot with nothing rendered yet (every rendering is made on first demand).
+    pub fn lazy(snapshot: Snapshot) -> Served {
+        Served {
+            snapshot: Arc::new(snapshot),
+            cache: cache::RenderCache::default(),
+        }
+    }
+}
+
+/// A feed that is rendered before its snapshot is swapped in.
+struct ReadyJob<'a> {
+    /// The render cache key (the one requests for it look up).
+    key: String,
+    /// The feed's name in metrics.
+    feed: &'static str,
+    render: Box<dyn FnOnce() -> String + Send + 'a>,
+}
+
+/// The current snapshot and its renderings, replaceable while requests read the old ones.
 #[derive(Clone)]
-pub struct SnapshotCell(Arc<RwLock<Arc<Snapshot>>>, Arc<cache::RenderCache>);
+pub struct SnapshotCell(Arc<RwLock<Arc<Served>>>);
 
 impl SnapshotCell {
-    /// A cell holding `snap`.
-    pub fn new(snap: Snapshot) -> SnapshotCell {
-        SnapshotCell(
-            Arc::new(RwLock::new(Arc::new(snap))),
-            Arc::new(cache::RenderCache::default()),
-        )
+    /// A cell holding `served`.
+    pub fn new(served: Served) -> SnapshotCell {
+        SnapshotCell(Arc::new(RwLock::new(Arc::new(served))))
     }
 
-    /// Renderings of the current snapshot.
-    pub fn cache(&self) -> &cache::RenderCache {
-        &self.1
-    }
-
-    /// The current snapshot.
-    pub fn get(&self) -> Arc<Snapshot> {
+    /// The current snapshot with its renderings.
+    pub fn current(&self) -> Arc<Served> {
         match self.0.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    /// Replaces the snapshot.
-    pub fn set(&self, snap: Snapshot) {
-        let snap = Arc::new(snap);
+    /// The current snapshot.
+    pub fn get(&self) -> Arc<Snapshot> {
+        self.current().snapshot.clone()
+    }
+
+    /// Swaps in a snapshot with its renderings.
+    pub fn set(&self, served: Served) {
+        let served = Arc::new(served);
         match self.0.write() {
-            Ok(mut guard) => *guard = snap,
-            Err(poisoned) => *poisoned.into_inner() = snap,
+            Ok(mut guard) => *guard = served,
+            Err(poisoned) => *poisoned.into_inner() = served,
         }
     }
 }

@@ -323,19 +323,20 @@ fn respond(
     framing: Framing,
     render: Render,
 ) -> Response {
-    let snap = state.snapshot.get();
+    let served = state.snapshot.current();
+    let snap = &served.snapshot;
     let web = &state.app.config.web;
     let q = match PageQuery::parse(raw, accept_language(headers)) {
         Ok(q) => q,
         Err(e) => {
             let (lang, param) = lang_of(raw, headers);
-            return error_page(&snap, web, lang, param, &WebError::Query(e));
+            return error_page(snap, web, lang, param, &WebError::Query(e));
         }
     };
-    let ctx = Ctx::of(web, &snap, headers, uri);
+    let ctx = Ctx::of(web, snap, headers, uri);
     let mut failed = None;
     let mut run = || {
-        render(&snap, &q, &ctx).unwrap_or_else(|e| {
+        render(snap, &q, &ctx).unwrap_or_else(|e| {
             failed = Some(e);
             String::new()
         })
@@ -352,18 +353,18 @@ fn respond(
             ctx.base_url,
             ctx.today
         );
-        state.snapshot.cache().get_or_render(&snap, &key, run)
+        served.cache.get_or_render_here(&key, "web", run)
     };
     if let Some(e) = failed {
-        return error_page(&snap, web, q.lang, q.lang_param, &e);
+        return error_page(snap, web, q.lang, q.lang_param, &e);
     }
     if rendered.body.is_empty() {
         // A failed rendering of a concurrent request: render again to report it.
-        if let Err(e) = render(&snap, &q, &ctx) {
-            return error_page(&snap, web, q.lang, q.lang_param, &e);
+        if let Err(e) = render(snap, &q, &ctx) {
+            return error_page(snap, web, q.lang, q.lang_param, &e);
         }
     }
-    html_response(headers, &rendered, &snap, web, framing)
+    html_response(headers, &rendered, snap, web, framing)
 }
 
 fn html_response(

@@ -1,0 +1,86 @@
+//! Where CPU-heavy work runs, so that the async workers answering requests never wait for it.
+//!
+//! * [`background`]: the work of an import or a rebuild (parsing, normalising, building a
+//!   snapshot, rendering the ready feeds). Each job gets a thread of its own at lowered
+//!   scheduling priority (nice 10 on Unix), so while an import runs the threads answering
+//!   requests get the CPU first and their latency stays close to idle.
+//! * [`blocking`]: work a request waits for (a filtered render), on tokio's blocking pool at
+//!   normal priority.
+//!
+//! A panic in the work continues in the caller, as if the work had run inline.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+/// The nice value of background threads (0 is normal, 19 the lowest priority).
+const BACKGROUND_NICE: i32 = 10;
+
+/// Runs import or rebuild work on a thread of its own at lowered priority.
+pub async fn background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("regiocal-background".into())
+        .spawn(move || {
+            lower_priority();
+            let _ = tx.send(catch_unwind(AssertUnwindSafe(work)));
+        });
+    // Like tokio's own blocking pool: a process that cannot start a thread cannot go on.
+    if let Err(e) = spawned {
+        panic!("cannot start a background thread: {e}");
+    }
+    match rx.await {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => resume_unwind(panic),
+        Err(_) => panic!("background thread ended without a result"),
+    }
+}
+
+/// Runs work a request waits for on tokio's blocking pool.
+pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => resume_unwind(panic),
+            // Only a runtime shutting down cancels blocking tasks; nothing waits for us then.
+            Err(e) => panic!("blocking task cancelled: {e}"),
+        },
+    }
+}
+
+/// Lowers the calling thread's priority (on Linux the nice value belongs to the thread). A
+/// refusal only costs latency, so it is ignored.
+#[cfg(unix)]
+fn lower_priority() {
+    // SAFETY: setpriority only reads its integer arguments; `who = 0` names the calling thread.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE) };
+}
+
+#[cfg(not(unix))]
+fn lower_priority() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn background_work_returns_its_value_at_lower_priority() {
+        let (value, nice) = background(|| {
+            // SAFETY: getpriority only reads its integer arguments.
+            let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+            (6 * 7, nice)
+        })
+        .await;
+        assert_eq!(value, 42);
+        assert_eq!(nice, BACKGROUND_NICE);
+        // The caller's thread keeps its priority.
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, 0);
+    }
+
+    #[tokio::test]
+    async fn a_panic_continues_in_the_caller() {
+        let caught = tokio::spawn(background(|| -> u8 { panic!("broken feed") })).await;
+        let panic = caught.unwrap_err().into_panic();
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"broken feed"));
+        assert_eq!(blocking(|| 7).await, 7);
+    }
+}
