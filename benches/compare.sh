@@ -8,7 +8,9 @@
 # regiocal config pointing at them, then times with hyperfine (fallback: /usr/bin/time, 3 runs):
 #   python   : py_merge.py --in DATA --out OUT            (parse + expand + naive dedupe + write
 #                                                          merged.ics and events.json)
-#   regiocal : rm store; regiocal fetch; regiocal export --format ics; regiocal export --format json
+#   regiocal : rm store; regiocal fetch; regiocal export --format ics --format json --out OUT
+#              (two processes, fresh SQLite store every run; one snapshot for both files)
+#   sha1sum  : cat DATA/*.ics | sha1sum (reading and hashing the same bytes: the floor)
 #              (three processes, fresh SQLite store every run)
 # and, separately, each regiocal step. Peak RSS comes from /usr/bin/time -v around every timed
 # process (max over runs; for regiocal the max over its three processes). The table (medians,
@@ -88,7 +90,7 @@ write_config() { # dir data
   } >"$dir/regiocal.toml"
 }
 
-# One regiocal pipeline run: fresh store, fetch, export ics, export json; peak RSS of each
+# One regiocal pipeline run: fresh store, fetch, export ics + json; peak RSS of each
 # process appended to $rss (time -v).
 write_rc_pipeline() { # script cfgdir outdir rssfile
   cat >"$1" <<EOF
@@ -96,8 +98,7 @@ write_rc_pipeline() { # script cfgdir outdir rssfile
 set -euo pipefail
 rm -f "$2/store.sqlite" "$2/store.sqlite-wal" "$2/store.sqlite-shm"
 /usr/bin/time -v -a -o "$4.fetch" "$RC" fetch --config "$2/regiocal.toml" >"$3/fetch.txt"
-/usr/bin/time -v -a -o "$4.ics" "$RC" export --config "$2/regiocal.toml" --format ics >"$3/merged.ics"
-/usr/bin/time -v -a -o "$4.json" "$RC" export --config "$2/regiocal.toml" --format json >"$3/events.json"
+/usr/bin/time -v -a -o "$4.export" "$RC" export --config "$2/regiocal.toml" --format ics --format json --out "$3" 2>/dev/null
 EOF
   chmod +x "$1"
 }
@@ -169,14 +170,14 @@ for spec in "${SIZES[@]}"; do
   pycmd="/usr/bin/time -v -a -o $rss/py $PY $BENCH/py_merge.py --in $data --out $outp"
   log "$name: timing python ($runs runs) and regiocal pipeline"
   if [ "$rc_ok" = 1 ]; then
-    timeit "$WORK/hf-$name.json" "$runs" "$warm" "" python "$pycmd" regiocal "$WORK/rc-$name.sh"
+    timeit "$WORK/hf-$name.json" "$runs" "$warm" "" python "$pycmd" regiocal "$WORK/rc-$name.sh" \
+      sha1sum "cat $data/*.ics | sha1sum"
     log "$name: timing regiocal steps ($RC_RUNS runs each)"
     store_rm="rm -f $cfg/store.sqlite $cfg/store.sqlite-wal $cfg/store.sqlite-shm"
     timeit "$WORK/hf-$name-fetch.json" "$RC_RUNS" 1 "$store_rm" \
       fetch "$RC fetch --config $cfg/regiocal.toml >/dev/null"
     timeit "$WORK/hf-$name-export.json" "$RC_RUNS" 1 "" \
-      export-ics "$RC export --config $cfg/regiocal.toml --format ics >/dev/null" \
-      export-json "$RC export --config $cfg/regiocal.toml --format json >/dev/null"
+      export "$RC export --config $cfg/regiocal.toml --format ics --format json --out $WORK/export-$name 2>/dev/null"
   else
     timeit "$WORK/hf-$name.json" "$runs" "$warm" "" python "$pycmd"
   fi
@@ -223,18 +224,19 @@ for name in sizes:
     ratio = py / rc if py and rc else None
     rssd = os.path.join(W, "rss", name)
     py_rss = rss_mb(os.path.join(rssd, "py"))
-    rc_steps = {k: rss_mb(os.path.join(rssd, "rc." + k)) for k in ("fetch", "ics", "json")}
+    rc_steps = {k: rss_mb(os.path.join(rssd, "rc." + k)) for k in ("fetch", "export")}
     rc_rss = max([v for v in rc_steps.values() if v is not None], default=None)
     runs = len(hf.get("python", {}).get("times", [])) or "?"
-    rows.append("| %s | %d | %.1f | %s | %s | %s | **%s** | %s | %s |" % (
-        name, t["vevents"], t["bytes_ics"] / 1e6, runs, f(py), f(rc, "%.3f"),
-        f(ratio, "%.1f×"), f(py_rss, "%.0f"), f(rc_rss, "%.0f")))
+    sha = hf.get("sha1sum", {}).get("median")
+    vs_sha = rc / sha if rc and sha else None
+    rows.append("| %s | %d | %.1f | %s | %s | %s | %s | **%s** | **%s** | %s | %s |" % (
+        name, t["vevents"], t["bytes_ics"] / 1e6, runs, f(py), f(rc, "%.3f"), f(sha, "%.3f"),
+        f(ratio, "%.1f×"), f(vs_sha, "%.1f×"), f(py_rss, "%.0f"), f(rc_rss, "%.0f")))
     st = load(os.path.join(W, "hf-%s-fetch.json" % name)); st.update(load(os.path.join(W, "hf-%s-export.json" % name)))
     if st:
-        steps.append("| %s | %s | %s | %s | %s / %s / %s |" % (
-            name, f(st.get("fetch", {}).get("median"), "%.3f"), f(st.get("export-ics", {}).get("median"), "%.3f"),
-            f(st.get("export-json", {}).get("median"), "%.3f"),
-            f(rc_steps["fetch"], "%.0f"), f(rc_steps["ics"], "%.0f"), f(rc_steps["json"], "%.0f")))
+        steps.append("| %s | %s | %s | %s / %s |" % (
+            name, f(st.get("fetch", {}).get("median"), "%.3f"), f(st.get("export", {}).get("median"), "%.3f"),
+            f(rc_steps["fetch"], "%.0f"), f(rc_steps["export"], "%.0f")))
     if not ok:
         fetch = open(os.path.join(W, "out", name, "rc", "fetch.txt")).read().strip().splitlines()
         notes.append("* **%s: regiocal did not ingest the feed set**, so it was not timed. `regiocal fetch` said:\n\n  ```\n%s\n  ```" % (
@@ -247,7 +249,7 @@ for name in sizes:
     if ok:
         rcout = os.path.join(W, "out", name, "rc")
         doc = json.load(open(os.path.join(rcout, "events.json"), encoding="utf-8"))
-        n_ics = open(os.path.join(rcout, "merged.ics"), "rb").read().count(b"BEGIN:VEVENT")
+        n_ics = open(os.path.join(rcout, "calendar.ics"), "rb").read().count(b"BEGIN:VEVENT")
         items = doc if isinstance(doc, list) else doc.get("events", [])
         compatible = isinstance(doc, list) and len(doc) == n_ics
         if compatible:
@@ -260,7 +262,7 @@ for name in sizes:
                 why.append("its events.json is an object `{\"events\": [...], \"next\": null}` (the API page), "
                            "while check_output.py counts `len(json.load(...))` of a top-level list (it would count 2 keys)")
             if len(items) != n_ics:
-                why.append("check_output.py also requires merged.ics to hold one VEVENT per occurrence; regiocal's ICS "
+                why.append("check_output.py also requires merged.ics (regiocal: calendar.ics) to hold one VEVENT per occurrence; regiocal's ICS "
                            "keeps series compact (master with RRULE/EXDATE + RECURRENCE-ID overrides): %d VEVENTs for %d occurrences"
                            % (n_ics, len(items)))
             n = len(items)
@@ -294,17 +296,18 @@ md = ["# regiocal vs Python baseline, end to end (%s)" % env["DATE"], "",
           env["PAST_DAYS"], env["FUTURE_DAYS"]),
       "",
       "* **python** = one process `py_merge.py --in DATA --out OUT`: parse, expand, naive dedupe, write merged.ics + events.json.",
-      "* **regiocal** = three processes with a fresh SQLite store every run: `fetch` (read, parse, normalise, store) + "
-      "`export --format ics` + `export --format json` (each export loads the store and builds the snapshot).",
+      "* **regiocal** = two processes with a fresh SQLite store every run: `fetch` (read, parse, normalise, store) + "
+      "`export --format ics --format json --out OUT` (loads the store, builds one snapshot, writes calendar.ics and events.json).",
+      "* **sha1sum** = `cat DATA/*.ics | sha1sum`: reading and hashing the same bytes, the floor (target: regiocal at most 3× it).",
       "* Times are hyperfine medians of wall-clock seconds, python and regiocal measured in the same invocation; "
       "ratio = python median / regiocal median. Peak RSS = max `Maximum resident set size` of `/usr/bin/time -v` over the "
-      "timed runs (regiocal: the largest of its three processes).",
+      "timed runs (regiocal: the larger of its two processes).",
       "",
-      "| size | VEVENTs | ICS MB | runs | python median s | regiocal median s | python/regiocal | python peak RSS MB | regiocal peak RSS MB |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows
+      "| size | VEVENTs | ICS MB | runs | python median s | regiocal median s | sha1sum median s | python/regiocal (≥ 100×) | regiocal/sha1sum (≤ 3×) | python peak RSS MB | regiocal peak RSS MB (< 300) |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows
 if steps:
     md += ["", "regiocal steps (hyperfine medians, %s runs each; fetch with a fresh store) and peak RSS per process:" % env.get("RC_RUNS", "10"), "",
-           "| size | fetch s | export ics s | export json s | peak RSS MB fetch / ics / json |", "|---|---:|---:|---:|---:|"] + steps
+           "| size | fetch s | export (ics + json) s | peak RSS MB fetch / export |", "|---|---:|---:|---:|"] + steps
 md += ["", "## Output checks", ""] + checks
 if notes:
     md += ["", "## Not measured", ""] + notes

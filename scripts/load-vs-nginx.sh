@@ -13,14 +13,18 @@
 # 3. runs wrk (-t1 -c$CONNS, DURATION s each; server and nginx pinned to CPU 0, wrk to CPU 1)
 #      nginx ics / ics gzip / 304
 #      regiocal ics / ics gzip / 304 / filtered ICS (category + radius) / filtered JSON page
-#    and then, while `regiocal fetch` ingests the other version of all SOURCES feeds into the
-#    same store over and over (another process, on the server's CPU; the server notices through
-#    the store version, rebuilds its snapshot, renders the ready feeds and swaps them in),
-#    regiocal ics / ics gzip / 304 / filtered ICS / filtered JSON again;
+#    and then, while all but one of the SOURCES feeds change between two versions over and over,
+#    regiocal ics / ics gzip / 304 / filtered ICS / filtered JSON again. INGEST=daemon (the
+#    default) lets the server's own scheduler ingest them (every source is scheduled every
+#    EVERY seconds; unchanged feeds cost a read and a hash); INGEST=process runs `regiocal fetch`
+#    in a loop in another process on the server's CPU instead (the server notices through the
+#    store version). Either way the server rebuilds its snapshot, renders the ready feeds and
+#    swaps them in after each change;
 # 4. prints a Markdown table: req/s, p99, the ratios regiocal / nginx, and p99 during ingest /
 #    idle.
 #
-# Environment: DURATION (10) CONNS (64) SOURCES (100) EVENTS (540) PORT (18080)
+# Environment: DURATION (10) CONNS (64) SOURCES (100) EVENTS (540) PORT (18080) INGEST (daemon)
+#   EVERY (15)
 #   NGINX_PORT (18081) REGIOCAL_BENCH_SHARED (<repo>/../shared) WORK (new /tmp dir) KEEP_WORK=1
 set -euo pipefail
 
@@ -38,7 +42,12 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 RC=$TARGET/release/regiocal
 BASE=http://127.0.0.1:$PORT
 NBASE=http://127.0.0.1:$NGINX_PORT
-NOW=2026-06-01T00:00:00Z
+# The generator's events fall in 2026: the window reaches back to its first day (the clock is
+# not pinned, so the scheduler runs in real time).
+PAST_DAYS=$(python3 -c 'import datetime; print(max(1, (datetime.date.today() - datetime.date(2026, 1, 1)).days + 1))')
+INGEST=${INGEST:-daemon}
+EVERY=${EVERY:-15}
+case "$INGEST" in daemon | process) ;; *) echo "INGEST must be daemon or process" >&2; exit 2 ;; esac
 
 log() { printf '[vs-nginx %s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
@@ -71,18 +80,22 @@ python3 "$GEN" --feeds "$SOURCES" --events "$EVENTS" --seed 43 --out "$WORK/v2" 
 mkdir -p "$WORK/feeds"
 for f in "$WORK"/v1/*.ics; do cp "$f" "$WORK/feeds/"; done
 {
-  printf '[calendar]\nname = "Load"\npast_days = 151\nfuture_days = 213\n'
+  printf '[calendar]\nname = "Load"\npast_days = %d\nfuture_days = 400\n' "$PAST_DAYS"
   printf '[store]\npath = "%s/store.sqlite"\npoll_interval = "1s"\n' "$WORK"
-  printf '[fetch]\nconcurrency = 4\n'
+  # The two versions of a feed are unrelated (different seeds), and with the real clock only
+  # the last weeks of 2026 are ahead: the shrink guard would hold many changes back, so it is
+  # off here.
+  printf '[fetch]\nconcurrency = 4\nmin_interval = "1s"\nshrink_threshold_percent = 100\n'
   i=0
   for f in "$WORK"/feeds/*.ics; do
     printf '[[source]]\nid = "s%03d"\nname = "%s"\nurl = "%s"\n' "$i" "$(basename "$f" .ics)" "$f"
+    [ "$INGEST" = daemon ] && printf 'schedule = "*/%d * * * * *"\n' "$EVERY"
     i=$((i + 1))
   done
 } >"$WORK/regiocal.toml"
 
 log "starting regiocal serve on 127.0.0.1:$PORT ($PINNED)"
-REGIOCAL_NOW=$NOW REGIOCAL_BIND=127.0.0.1:$PORT RUST_LOG=regiocal=warn \
+REGIOCAL_BIND=127.0.0.1:$PORT RUST_LOG=regiocal=warn \
   $PIN_SERVER "$RC" serve --config "$WORK/regiocal.toml" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 ready=0
@@ -101,6 +114,9 @@ ICS_URL="$BASE/calendar.ics"
 FILTERED_ICS="$BASE/calendar.ics?category=Theater&near=51.5,7.5&radius_km=50"
 JSON_URL="$BASE/api/v1/events?category=Theater&near=51.5,7.5&radius_km=50&from=2026-03-01&to=2026-09-30&limit=50"
 mkdir -p "$WORK/www"
+# nginx's worker runs as an unprivileged user: it must be able to read the folder (mktemp -d
+# makes it private).
+chmod 755 "$WORK" "$WORK/www"
 curl -sf "$ICS_URL" -o "$WORK/www/calendar.ics"
 gzip -9 -k "$WORK/www/calendar.ics"
 etag_of() { curl -sD - -o /dev/null "$1" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}'; }
@@ -183,14 +199,23 @@ swaps() {
   curl -s "$BASE/metrics" | awk '/^regiocal_feed_renders_total\{feed="calendar.ics",when="ready"\}/ {print $2}' | head -1
 }
 log "ingesting the two versions of $((SOURCES - 1)) feeds in turn, over and over, while measuring"
+# Full ingests (updated fetches / sources), from /metrics.
+updated() {
+  curl -s "$BASE/metrics" | awk '/^regiocal_fetch_total\{.*outcome="updated"/ {n += $2} END {print n + 0}'
+}
+UPDATED_BEFORE=$(updated)
 (
   v=2
   while true; do
     for f in "$WORK"/v$v/*.ics; do
       [ "$(basename "$f")" = "$FIRST" ] || cp "$f" "$WORK/feeds/"
     done
-    REGIOCAL_NOW=$NOW RUST_LOG=regiocal=warn $PIN_SERVER "$RC" fetch --config "$WORK/regiocal.toml" >>"$WORK/ingest.log" 2>&1 || true
-    echo "ingest done $(date -u +%T)" >>"$WORK/ingest.log"
+    if [ "$INGEST" = process ]; then
+      RUST_LOG=regiocal=warn $PIN_SERVER "$RC" fetch --config "$WORK/regiocal.toml" >>"$WORK/ingest.log" 2>&1 || true
+      echo "ingest done $(date -u +%T)" >>"$WORK/ingest.log"
+    else
+      sleep "$EVERY"
+    fi
     v=$((3 - v))
   done
 ) &
@@ -206,7 +231,13 @@ run "during ingest: regiocal filtered ics" "$FILTERED_ICS" "Accept-Encoding: gzi
 run "during ingest: regiocal filtered json" "$JSON_URL"
 SWAPS=$(( $(swaps) - SWAPS_BEFORE ))
 kill "$INGEST_PID" 2>/dev/null || true; pkill -P "$INGEST_PID" 2>/dev/null || true; INGEST_PID=""
-INGESTS=$(grep -c '^ingest done' "$WORK/ingest.log" || true)
+if [ "$INGEST" = process ]; then
+  INGESTS=$(grep -c '^ingest done' "$WORK/ingest.log" || true)
+  INGEST_TEXT="\`regiocal fetch\` of all $SOURCES sources in a loop in another process on the server's CPU"
+else
+  INGESTS=$(python3 -c "print(round(($(updated) - $UPDATED_BEFORE) / ($SOURCES - 1), 1))")
+  INGEST_TEXT="the server's scheduler fetching all $SOURCES sources every $EVERY s"
+fi
 
 ratio() { python3 -c "print(round($1 / $2, 2))"; }
 cat <<EOF
@@ -216,7 +247,7 @@ cat <<EOF
 - machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average before: $(cut -d' ' -f1-3 /proc/loadavg)
 - $PINNED; wrk -t1 -c$CONNS -d${DURATION}s (closed loop); release build; nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
 - data: $SOURCES sources x $EVENTS events (gen_feeds.py seed 42), $OCC occurrences, calendar.ics $ICS_BYTES bytes ($GZ_BYTES gzip)
-- during ingest: \`regiocal fetch\` of all $SOURCES sources in a loop in another process on the server's CPU, $((SOURCES - 1)) of them alternating between the seed 43 and seed 42 feeds (s000 stays, for the 304 runs); $INGESTS full ingests finished and $SWAPS snapshots were swapped in while measuring
+- during ingest: $INGEST_TEXT, $((SOURCES - 1)) of them alternating between the seed 43 and seed 42 feeds (s000 stays, for the 304 runs); $INGESTS full ingests finished and $SWAPS snapshots were swapped in while measuring
 
 | run | req/s | p99 ms | non-2xx/3xx |
 |---|---|---|---|

@@ -34,6 +34,11 @@ pub enum AppError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Output formats of `regiocal export`.
@@ -45,6 +50,34 @@ pub enum ExportFormat {
     Atom,
     Jcal,
     Xcal,
+}
+
+impl ExportFormat {
+    /// The file `regiocal export --out` writes (the name the server serves it under).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::Ics => "calendar.ics",
+            ExportFormat::Json => "events.json",
+            ExportFormat::Jsonld => "events.jsonld",
+            ExportFormat::Atom => "feed.atom",
+            ExportFormat::Jcal => "calendar.jcal",
+            ExportFormat::Xcal => "calendar.xcs",
+        }
+    }
+
+    /// Renders the snapshot in this format (JSON: every matching occurrence, unpaged).
+    fn render(self, snap: &Snapshot, filter: &Filter) -> String {
+        match self {
+            ExportFormat::Ics => output::ics::render(snap, filter),
+            ExportFormat::Json => {
+                output::json::render_events(snap, filter, None, None).unwrap_or_default()
+            }
+            ExportFormat::Jsonld => output::jsonld::render(snap, filter),
+            ExportFormat::Atom => output::atom::render(snap, filter),
+            ExportFormat::Jcal => output::jcal::render(snap, filter),
+            ExportFormat::Xcal => output::xcal::render(snap, filter),
+        }
+    }
 }
 
 /// An opened configuration: config, store and HTTP client.
@@ -159,9 +192,7 @@ impl App {
         // Off the async workers: a rebuild of a large calendar takes seconds of CPU, and
         // requests go on being answered from the previous snapshot meanwhile.
         let snap = crate::work::background(move || {
-            let snap = Snapshot::build(&config, events, states, last, clock::now());
-            snap.prepare();
-            snap
+            Snapshot::build(&config, events, states, last, clock::now())
         })
         .await;
         tracing::debug!(occurrences = snap.rows.len(), took = ?started.elapsed(), "Snapshot built.");
@@ -222,20 +253,65 @@ impl App {
 
     /// Renders the merged output from the store, as the server would.
     pub async fn export(&self, format: ExportFormat, filter: &Filter) -> Result<String, AppError> {
-        let snap = self.snapshot().await?;
-        let started = std::time::Instant::now();
-        let body = match format {
-            ExportFormat::Ics => output::ics::render(&snap, filter),
-            ExportFormat::Json => {
-                output::json::render_events(&snap, filter, None, None).unwrap_or_default()
-            }
-            ExportFormat::Jsonld => output::jsonld::render(&snap, filter),
-            ExportFormat::Atom => output::atom::render(&snap, filter),
-            ExportFormat::Jcal => output::jcal::render(&snap, filter),
-            ExportFormat::Xcal => output::xcal::render(&snap, filter),
+        let mut bodies = self.export_many(&[format], filter).await?;
+        Ok(bodies.pop().map(|(_, body)| body).unwrap_or_default())
+    }
+
+    /// Writes several formats from one snapshot into `dir` (created if missing), each file
+    /// replaced atomically (written next to it, then renamed), so a web server publishing the
+    /// folder never serves half a file. Returns the files written with their sizes.
+    pub async fn export_to_dir(
+        &self,
+        formats: &[ExportFormat],
+        filter: &Filter,
+        dir: &std::path::Path,
+    ) -> Result<Vec<(std::path::PathBuf, usize)>, AppError> {
+        let failed = |path: &std::path::Path, source| AppError::Write {
+            path: path.display().to_string(),
+            source,
         };
-        tracing::debug!(bytes = body.len(), took = ?started.elapsed(), "Export rendered.");
-        Ok(body)
+        std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
+        let mut written = Vec::new();
+        for (format, body) in self.export_many(formats, filter).await? {
+            let path = dir.join(format.file_name());
+            let tmp = dir.join(format!(".{}.tmp", format.file_name()));
+            std::fs::write(&tmp, body.as_bytes()).map_err(|e| failed(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| failed(&path, e))?;
+            written.push((path, body.len()));
+        }
+        Ok(written)
+    }
+
+    /// Renders several formats from one snapshot, each on a thread of its own.
+    pub async fn export_many(
+        &self,
+        formats: &[ExportFormat],
+        filter: &Filter,
+    ) -> Result<Vec<(ExportFormat, String)>, AppError> {
+        let snap = self.snapshot().await?;
+        let (formats, filter) = (formats.to_vec(), filter.clone());
+        let bodies = crate::work::background(move || {
+            let started = std::time::Instant::now();
+            let bodies = std::thread::scope(|scope| {
+                let handles: Vec<_> = formats
+                    .iter()
+                    .map(|&f| {
+                        let (snap, filter) = (&snap, &filter);
+                        scope.spawn(move || (f, f.render(snap, filter)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect::<Vec<_>>()
+            });
+            tracing::debug!(took = ?started.elapsed(), "Export rendered.");
+            // Freeing a large snapshot takes a while; the caller need not wait for it.
+            crate::work::drop_in_background(snap);
+            bodies
+        })
+        .await;
+        Ok(bodies)
     }
 
     /// Serves on `listener` and runs the scheduler until `shutdown` resolves.

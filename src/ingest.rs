@@ -361,16 +361,22 @@ async fn ingest_once<S: Store>(
         end: Window::around(now, cfg.calendar.timezone, 0, cfg.calendar.future_days).end,
     };
     let cap = cfg.calendar.max_occurrences_per_series;
-    let old_future = count_occurrences(
-        stored
-            .iter()
-            .map(|s| &s.event)
-            .filter(|e| e.withdrawn.is_none()),
-        &future,
-        cfg,
-        cap,
-    );
-    let new_future = count_occurrences(events.iter(), &future, cfg, cap);
+    // Expanding both versions is CPU work: in the background, like parsing.
+    let cal = cfg.calendar.clone();
+    let (stored, events, old_future, new_future) = crate::work::background(move || {
+        let old_future = count_occurrences(
+            stored
+                .iter()
+                .map(|s| &s.event)
+                .filter(|e| e.withdrawn.is_none()),
+            &future,
+            &cal,
+            cap,
+        );
+        let new_future = count_occurrences(events.iter(), &future, &cal, cap);
+        (stored, events, old_future, new_future)
+    })
+    .await;
     let threshold = cfg.fetch.shrink_threshold_percent as usize;
     let shrinks = old_future >= SHRINK_MIN_FUTURE
         && new_future * 100 < old_future * (100 - threshold.min(100));
@@ -395,10 +401,16 @@ async fn ingest_once<S: Store>(
         tracing::warn!(source = %source.id, old_future, new_future, "Shrunk feed confirmed; applying it.");
     }
     state.pending_shrink = 0;
-    let mut events = events;
-    adopt_identities(&mut events, &stored);
+    let (mut events, stored) = crate::work::background(move || {
+        let mut events = events;
+        adopt_identities(&mut events, &stored);
+        (events, stored)
+    })
+    .await;
     geocode(cfg, store, fetcher, &mut events, now).await?;
-    let merged = keep_past(events, &stored, &future, cfg, now);
+    let cal = cfg.calendar.clone();
+    let merged =
+        crate::work::background(move || keep_past(events, &stored, &future, &cal, now)).await;
     record_success(&mut state, now);
     state.etag = etag;
     state.last_modified = last_modified;
@@ -467,7 +479,7 @@ async fn record_failure<S: Store>(
 fn count_occurrences<'a>(
     events: impl Iterator<Item = &'a Event>,
     window: &Window,
-    cfg: &Config,
+    cal: &crate::config::CalendarConfig,
     cap: usize,
 ) -> usize {
     // Group by UID without copying: master (no RECURRENCE-ID) and overrides.
@@ -481,7 +493,7 @@ fn count_occurrences<'a>(
             g.1.push(e)
         }
     }
-    let tz = cfg.calendar.timezone;
+    let tz = cal.timezone;
     groups
         .values()
         .map(|(masters, overrides)| match masters.first() {
@@ -601,13 +613,13 @@ fn keep_past(
     mut events: Vec<Event>,
     stored: &[StoredEvent],
     future: &Window,
-    cfg: &Config,
+    cal: &crate::config::CalendarConfig,
     now: DateTime<Utc>,
 ) -> Vec<Event> {
     let present: HashSet<_> = events.iter().map(|e| e.uid.clone()).collect();
-    let tz = cfg.calendar.timezone;
-    let cap = cfg.calendar.max_occurrences_per_series;
-    let keep_for = chrono::Duration::days(i64::from(cfg.calendar.cancelled_days));
+    let tz = cal.timezone;
+    let cap = cal.max_occurrences_per_series;
+    let keep_for = chrono::Duration::days(i64::from(cal.cancelled_days));
     for s in stored {
         let e = &s.event;
         if present.contains(&e.uid) {
@@ -625,7 +637,7 @@ fn keep_past(
                 .is_empty();
         if over {
             events.push(e.clone());
-        } else if e.recurrence_id.is_none() && cfg.calendar.cancelled_days > 0 {
+        } else if e.recurrence_id.is_none() && cal.cancelled_days > 0 {
             let mut ghost = e.clone();
             ghost.status = crate::model::Status::Cancelled;
             ghost.withdrawn = Some(now);

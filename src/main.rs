@@ -35,12 +35,17 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
     },
-    /// Write the merged calendar from the store to stdout.
+    /// Write the merged calendar from the store to stdout, or several formats into a folder.
     Export {
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, value_enum)]
-        format: ExportFormat,
+        /// Output format; repeat it with --out to write several from one snapshot.
+        #[arg(long, value_enum, required = true)]
+        format: Vec<ExportFormat>,
+        /// Write into this folder (calendar.ics, events.json, events.jsonld, feed.atom,
+        /// calendar.jcal, calendar.xcs) instead of to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// First day (YYYY-MM-DD, calendar time zone).
         #[arg(long)]
         from: Option<String>,
@@ -180,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export {
             config,
             format,
+            out,
             from,
             to,
             category,
@@ -200,10 +206,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sources: source,
                 ..Filter::default()
             };
+            if let Some(dir) = out {
+                for (path, bytes) in app.export_to_dir(&format, &filter, &dir).await? {
+                    eprintln!("Wrote {} ({bytes} bytes).", path.display());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let [format] = format[..] else {
+                anyhow::bail!("--format: give one format for stdout, or several with --out DIR");
+            };
             let body = app.export(format, &filter).await?;
-            let mut out = std::io::stdout().lock();
-            out.write_all(body.as_bytes())?;
-            out.flush()?;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(body.as_bytes())?;
+            stdout.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {

@@ -34,6 +34,21 @@ pub async fn background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'st
     }
 }
 
+/// Drops a large value (an old snapshot: hundreds of thousands of allocations) in the
+/// background, so the thread that replaced it goes on at once.
+pub fn drop_in_background<T: Send + 'static>(value: T) {
+    let spawned = std::thread::Builder::new()
+        .name("regiocal-drop".into())
+        .spawn(move || {
+            lower_priority();
+            drop(value);
+        });
+    if let Err(e) = spawned {
+        // The value was moved into the closure and dropped with it.
+        tracing::warn!(error = %e, "Cannot start a thread; dropped the old snapshot in place.");
+    }
+}
+
 /// Runs work a request waits for on tokio's blocking pool.
 pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::task::spawn_blocking(work).await {

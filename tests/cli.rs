@@ -139,6 +139,43 @@ fn fetch_export_and_serve_agree() {
 
     let ics = stdout(&regiocal(&config, &["export", "--format", "ics"]));
     let json = stdout(&regiocal(&config, &["export", "--format", "json"]));
+    // Several formats from one snapshot into a folder: the same bytes as one by one.
+    let folder = dir.path().join("public");
+    let out = regiocal(
+        &config,
+        &[
+            "export",
+            "--format",
+            "ics",
+            "--format",
+            "json",
+            "--out",
+            folder.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calendar.ics"));
+    assert_eq!(
+        std::fs::read_to_string(folder.join("calendar.ics")).unwrap(),
+        ics
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("events.json")).unwrap(),
+        json
+    );
+    let names: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
+    // Without --out, exactly one format.
+    let two = regiocal(&config, &["export", "--format", "ics", "--format", "json"]);
+    assert!(!two.status.success());
+    assert!(String::from_utf8_lossy(&two.stderr).contains("--format"));
     let filtered = stdout(&regiocal(
         &config,
         &[

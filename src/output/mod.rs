@@ -401,7 +401,6 @@ impl Snapshot {
             })
     }
 
-    /// The search text of every event, normalised once per snapshot.
     /// Builds the lookup structures that requests would otherwise build on first use (the
     /// occurrence index), so no request pays for them: called before a snapshot is swapped in.
     pub fn prepare(&self) {
@@ -420,6 +419,7 @@ impl Snapshot {
         })
     }
 
+    /// The search text of every event, normalised once per snapshot.
     fn search_index(&self) -> &[search::Haystack] {
         self.search.get_or_init(|| {
             self.events

@@ -32,6 +32,7 @@ impl Served {
     /// A snapshot with its ready feeds rendered and compressed (seconds of CPU for a large
     /// calendar: run it in the background, before the swap).
     pub fn prepare(snapshot: Snapshot) -> Served {
+        snapshot.prepare();
         let snapshot = Arc::new(snapshot);
         let jobs = feed::ready(&snapshot)
             .into_iter()
@@ -97,13 +98,15 @@ impl SnapshotCell {
         self.current().snapshot.clone()
     }
 
-    /// Swaps in a snapshot with its renderings.
+    /// Swaps in a snapshot with its renderings. The old ones are freed in the background
+    /// (once the last request reading them is done).
     pub fn set(&self, served: Served) {
         let served = Arc::new(served);
-        match self.0.write() {
-            Ok(mut guard) => *guard = served,
-            Err(poisoned) => *poisoned.into_inner() = served,
-        }
+        let old = match self.0.write() {
+            Ok(mut guard) => std::mem::replace(&mut *guard, served),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), served),
+        };
+        crate::work::drop_in_background(old);
     }
 }
 

@@ -10,7 +10,7 @@
 //! and the next request opens a new one. Callers see [`StoreError::Db`] while the server is
 //! away and carry on serving their last snapshot.
 
-use super::{ApplyStats, Claim, Store, StoreError};
+use super::{ApplyStats, Claim, RawEvent, Store, StoreError};
 use crate::model::{Event, EventKey, Geo, SourceState, StoredEvent};
 use chrono::{DateTime, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
@@ -138,20 +138,18 @@ fn state_from_row(row: &sqlx::postgres::PgRow) -> Result<SourceState, sqlx::Erro
     })
 }
 
-fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
-    let source: String = row.try_get("source_id")?;
-    let data: String = row.try_get("data")?;
-    let event: Event = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
-        what: format!("event of source {source:?}"),
-        reason: e.to_string(),
-    })?;
-    Ok(StoredEvent {
-        source,
-        event,
+fn raw_from_row(row: &sqlx::postgres::PgRow) -> Result<RawEvent, StoreError> {
+    Ok(RawEvent {
+        source: row.try_get("source_id")?,
+        data: row.try_get("data")?,
         first_seen: row.try_get("first_seen")?,
         updated_at: row.try_get("updated_at")?,
         revision: u32::try_from(row.try_get::<i32, _>("revision")?).unwrap_or(0),
     })
+}
+
+fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
+    raw_from_row(row)?.decode()
 }
 
 fn to_json(ev: &Event) -> Result<String, StoreError> {
@@ -507,11 +505,11 @@ impl Store for PgStore {
             "SELECT * FROM events ORDER BY source_id COLLATE \"C\", uid COLLATE \"C\", recurrence_id COLLATE \"C\"",
         )
         .fetch(&self.pool);
-        let mut out = Vec::new();
+        let mut raw = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            out.push(event_from_row(&row)?);
+            raw.push(raw_from_row(&row)?);
         }
-        Ok(out)
+        super::decode_all(raw).await
     }
 
     async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

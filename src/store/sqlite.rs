@@ -1,6 +1,6 @@
 //! The default store: an embedded SQLite file (bundled library, WAL mode, migrations embedded).
 
-use super::{ApplyStats, Claim, Store, StoreError};
+use super::{ApplyStats, Claim, RawEvent, Store, StoreError};
 use crate::model::{Event, EventKey, SourceState, StoredEvent};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -148,20 +148,18 @@ fn state_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SourceState, sqlx::Er
     })
 }
 
-fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreError> {
-    let source: String = row.try_get("source_id")?;
-    let data: String = row.try_get("data")?;
-    let event: Event = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
-        what: format!("event of source {source:?}"),
-        reason: e.to_string(),
-    })?;
-    Ok(StoredEvent {
-        source,
-        event,
+fn raw_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RawEvent, StoreError> {
+    Ok(RawEvent {
+        source: row.try_get("source_id")?,
+        data: row.try_get("data")?,
         first_seen: parse_ts(row.try_get("first_seen")?).unwrap_or_default(),
         updated_at: parse_ts(row.try_get("updated_at")?).unwrap_or_default(),
         revision: u32::try_from(row.try_get::<i64, _>("revision")?).unwrap_or(0),
     })
+}
+
+fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreError> {
+    raw_from_row(row)?.decode()
 }
 
 /// Rows per multi-row statement (7 parameters each, well below SQLite's limit).
@@ -515,11 +513,11 @@ impl Store for SqliteStore {
         use futures_util::TryStreamExt;
         let mut rows = sqlx::query("SELECT * FROM events ORDER BY source_id, uid, recurrence_id")
             .fetch(&self.pool);
-        let mut out = Vec::new();
+        let mut raw = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            out.push(event_from_row(&row)?);
+            raw.push(raw_from_row(&row)?);
         }
-        Ok(out)
+        super::decode_all(raw).await
     }
 
     async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
