@@ -20,11 +20,15 @@
 #    in a loop in another process on the server's CPU instead (the server notices through the
 #    store version). Either way the server rebuilds its snapshot, renders the ready feeds and
 #    swaps them in after each change;
+#    With oha installed (`cargo install oha`), the latency comparison idle / during ingest is
+#    also made at a fixed rate (RATE req/s for the 304 and the filtered JSON page, GZ_RATE for
+#    the gzip ICS; --latency-correction), which leaves the CPU the ingest needs: wrk's closed
+#    loop saturates the server, and then the lowered-priority import work hardly runs;
 # 4. prints a Markdown table: req/s, p99, the ratios regiocal / nginx, and p99 during ingest /
 #    idle.
 #
 # Environment: DURATION (10) CONNS (64) SOURCES (100) EVENTS (540) PORT (18080) INGEST (daemon)
-#   EVERY (15)
+#   EVERY (15) RATE (2000) GZ_RATE (20)
 #   NGINX_PORT (18081) REGIOCAL_BENCH_SHARED (<repo>/../shared) WORK (new /tmp dir) KEEP_WORK=1
 set -euo pipefail
 
@@ -46,6 +50,9 @@ NBASE=http://127.0.0.1:$NGINX_PORT
 # not pinned, so the scheduler runs in real time).
 PAST_DAYS=$(python3 -c 'import datetime; print(max(1, (datetime.date.today() - datetime.date(2026, 1, 1)).days + 1))')
 INGEST=${INGEST:-daemon}
+RATE=${RATE:-2000}
+GZ_RATE=${GZ_RATE:-20}
+HAVE_OHA=0; command -v oha >/dev/null && HAVE_OHA=1
 EVERY=${EVERY:-15}
 case "$INGEST" in daemon | process) ;; *) echo "INGEST must be daemon or process" >&2; exit 2 ;; esac
 
@@ -184,6 +191,27 @@ for unit, f in (("us", 0.001), ("ms", 1), ("s", 1000)):
   ROWS+=("| $name | ${RPS[$name]} | ${P99[$name]} | ${bad:-0} |")
 }
 
+declare -A FP99 FBAD
+FROWS=()
+fixed() { # name url rate [header...]
+  local name=$1 url=$2 rate=$3; shift 3
+  local out=$WORK/oha-${name// /_}.json args=() p99 bad rps
+  for h in "$@"; do args+=(-H "$h"); done
+  log "oha $name ($rate req/s)"
+  $PIN_LOAD oha -z "${DURATION}s" -q "$rate" -c 32 --latency-correction --no-tui \
+    --output-format json "${args[@]}" "$url" >"$out" 2>/dev/null
+  read -r p99 bad rps < <(python3 - "$out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+codes = d.get("statusCodeDistribution") or {}
+bad = sum(n for c, n in codes.items() if not c.startswith(("2", "3"))) + sum((d.get("errorDistribution") or {}).values())
+print(round(d["latencyPercentiles"]["p99"] * 1000, 2), bad, round(d["summary"]["requestsPerSec"], 1))
+PY
+)
+  FP99[$name]=$p99; FBAD[$name]=$bad
+  FROWS+=("| $name | $rate | $rps | $p99 | $bad |")
+}
+
 run "nginx ics" "$NBASE/calendar.ics"
 run "nginx ics gzip" "$NBASE/calendar.ics" "Accept-Encoding: gzip"
 run "nginx 304" "$NBASE/calendar.ics" "If-None-Match: $NETAG"
@@ -193,6 +221,11 @@ run "regiocal 304" "$ICS_URL" "If-None-Match: $ETAG"
 run "regiocal 304 one source" "$SOURCE_ICS" "If-None-Match: $SOURCE_ETAG"
 run "regiocal filtered ics" "$FILTERED_ICS" "Accept-Encoding: gzip"
 run "regiocal filtered json" "$JSON_URL"
+if [ "$HAVE_OHA" = 1 ]; then
+  fixed "idle: 304" "$SOURCE_ICS" "$RATE" "If-None-Match: $SOURCE_ETAG"
+  fixed "idle: filtered json" "$JSON_URL" "$RATE"
+  fixed "idle: ics gzip" "$ICS_URL" "$GZ_RATE" "Accept-Encoding: gzip"
+fi
 
 # Snapshots swapped in so far (ready renderings of the merged ICS, from /metrics).
 swaps() {
@@ -222,6 +255,13 @@ UPDATED_BEFORE=$(updated)
 INGEST_PID=$!
 sleep 2
 SWAPS_BEFORE=$(swaps)
+if [ "$HAVE_OHA" = 1 ]; then
+  fixed "during ingest: 304" "$SOURCE_ICS" "$RATE" "If-None-Match: $SOURCE_ETAG"
+  fixed "during ingest: filtered json" "$JSON_URL" "$RATE"
+  fixed "during ingest: ics gzip" "$ICS_URL" "$GZ_RATE" "Accept-Encoding: gzip"
+  FSWAPS=$(( $(swaps) - SWAPS_BEFORE ))
+  FUPDATED=$(python3 -c "print(round(($(updated) - $UPDATED_BEFORE) / ($SOURCES - 1), 1))")
+fi
 run "during ingest: regiocal ics" "$ICS_URL"
 run "during ingest: regiocal ics gzip" "$ICS_URL" "Accept-Encoding: gzip"
 # Every swap changes the merged feed (its clients get one 200, then 304s again); the 304 runs
@@ -267,3 +307,21 @@ $(printf '%s\n' "${ROWS[@]}")
 | req/s during ingest / idle, ICS gzip | $(ratio "${RPS[during ingest: regiocal ics gzip]}" "${RPS[regiocal ics gzip]}") |
 | req/s during ingest / idle, filtered JSON | $(ratio "${RPS[during ingest: regiocal filtered json]}" "${RPS[regiocal filtered json]}") |
 EOF
+if [ "$HAVE_OHA" = 1 ]; then
+  cat <<EOF
+
+Fixed rate (oha -c32 --latency-correction, ${DURATION}s each, on CPU 1). During the three
+runs under ingest $FUPDATED full ingests of the changing sources finished and $FSWAPS snapshots
+were swapped in.
+
+| run | target req/s | req/s | p99 ms | non-2xx/3xx or errors |
+|---|---|---|---|---|
+$(printf '%s\n' "${FROWS[@]}")
+
+| target | measured |
+|---|---|
+| p99 during ingest / idle at a fixed rate, 304 (<= 2) | $(ratio "${FP99[during ingest: 304]}" "${FP99[idle: 304]}") |
+| p99 during ingest / idle at a fixed rate, filtered JSON (<= 2) | $(ratio "${FP99[during ingest: filtered json]}" "${FP99[idle: filtered json]}") |
+| p99 during ingest / idle at a fixed rate, ICS gzip (<= 2) | $(ratio "${FP99[during ingest: ics gzip]}" "${FP99[idle: ics gzip]}") |
+EOF
+fi
