@@ -65,6 +65,45 @@ impl ExportFormat {
         }
     }
 
+    /// Writes the snapshot in this format to `out`; JSON is serialised as it is written (the
+    /// whole calendar can be hundreds of megabytes), the others are rendered first.
+    fn write(
+        self,
+        snap: &Snapshot,
+        filter: &Filter,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
+        match self {
+            ExportFormat::Json => match output::json::events_page(snap, filter, None, None) {
+                Ok(page) => serde_json::to_writer_pretty(out, &page).map_err(std::io::Error::other),
+                Err(_) => Ok(()),
+            },
+            _ => out.write_all(self.render(snap, filter).as_bytes()),
+        }
+    }
+
+    /// Writes `dir/<file name>` through a temporary file renamed into place.
+    fn write_file(
+        self,
+        snap: &Snapshot,
+        filter: &Filter,
+        dir: &std::path::Path,
+    ) -> Result<(std::path::PathBuf, u64), AppError> {
+        use std::io::Write;
+        let path = dir.join(self.file_name());
+        let tmp = dir.join(format!(".{}.tmp", self.file_name()));
+        let file = std::fs::File::create(&tmp).map_err(|e| write_error(&tmp, e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        self.write(snap, filter, &mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| write_error(&tmp, e))?;
+        let size = std::fs::metadata(&tmp)
+            .map_err(|e| write_error(&tmp, e))?
+            .len();
+        std::fs::rename(&tmp, &path).map_err(|e| write_error(&path, e))?;
+        Ok((path, size))
+    }
+
     /// Renders the snapshot in this format (JSON: every matching occurrence, unpaged).
     fn render(self, snap: &Snapshot, filter: &Filter) -> String {
         match self {
@@ -77,6 +116,13 @@ impl ExportFormat {
             ExportFormat::Jcal => output::jcal::render(snap, filter),
             ExportFormat::Xcal => output::xcal::render(snap, filter),
         }
+    }
+}
+
+fn write_error(path: &std::path::Path, source: std::io::Error) -> AppError {
+    AppError::Write {
+        path: path.display().to_string(),
+        source,
     }
 }
 
@@ -253,65 +299,62 @@ impl App {
 
     /// Renders the merged output from the store, as the server would.
     pub async fn export(&self, format: ExportFormat, filter: &Filter) -> Result<String, AppError> {
-        let mut bodies = self.export_many(&[format], filter).await?;
-        Ok(bodies.pop().map(|(_, body)| body).unwrap_or_default())
+        let snap = self.snapshot().await?;
+        let filter = filter.clone();
+        Ok(crate::work::background(move || format.render(&snap, &filter)).await)
     }
 
-    /// Writes several formats from one snapshot into `dir` (created if missing), each file
-    /// replaced atomically (written next to it, then renamed), so a web server publishing the
-    /// folder never serves half a file. Returns the files written with their sizes.
+    /// Writes several formats from one snapshot into `dir` (created if missing), each on a
+    /// thread of its own and each file replaced atomically (written next to it, then renamed),
+    /// so a web server publishing the folder never serves half a file. Returns the files
+    /// written with their sizes.
     pub async fn export_to_dir(
         &self,
         formats: &[ExportFormat],
         filter: &Filter,
         dir: &std::path::Path,
-    ) -> Result<Vec<(std::path::PathBuf, usize)>, AppError> {
-        let failed = |path: &std::path::Path, source| AppError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
-        let mut written = Vec::new();
-        for (format, body) in self.export_many(formats, filter).await? {
-            let path = dir.join(format.file_name());
-            let tmp = dir.join(format!(".{}.tmp", format.file_name()));
-            std::fs::write(&tmp, body.as_bytes()).map_err(|e| failed(&tmp, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| failed(&path, e))?;
-            written.push((path, body.len()));
-        }
-        Ok(written)
-    }
-
-    /// Renders several formats from one snapshot, each on a thread of its own.
-    pub async fn export_many(
-        &self,
-        formats: &[ExportFormat],
-        filter: &Filter,
-    ) -> Result<Vec<(ExportFormat, String)>, AppError> {
+    ) -> Result<Vec<(std::path::PathBuf, u64)>, AppError> {
+        std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
         let snap = self.snapshot().await?;
-        let (formats, filter) = (formats.to_vec(), filter.clone());
-        let bodies = crate::work::background(move || {
-            let started = std::time::Instant::now();
-            let bodies = std::thread::scope(|scope| {
+        let (formats, filter, dir) = (formats.to_vec(), filter.clone(), dir.to_path_buf());
+        crate::work::background(move || {
+            let written = std::thread::scope(|scope| {
                 let handles: Vec<_> = formats
                     .iter()
                     .map(|&f| {
-                        let (snap, filter) = (&snap, &filter);
-                        scope.spawn(move || (f, f.render(snap, filter)))
+                        let (snap, filter, dir) = (&snap, &filter, &dir);
+                        scope.spawn(move || f.write_file(snap, filter, dir))
                     })
                     .collect();
                 handles
                     .into_iter()
                     .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect::<Vec<_>>()
+                    .collect::<Result<Vec<_>, _>>()
             });
-            tracing::debug!(took = ?started.elapsed(), "Export rendered.");
             // Freeing a large snapshot takes a while; the caller need not wait for it.
             crate::work::drop_in_background(snap);
-            bodies
+            written
         })
-        .await;
-        Ok(bodies)
+        .await
+    }
+
+    /// Writes one format to stdout.
+    pub async fn export_to_stdout(
+        &self,
+        format: ExportFormat,
+        filter: &Filter,
+    ) -> Result<(), AppError> {
+        let snap = self.snapshot().await?;
+        let filter = filter.clone();
+        crate::work::background(move || {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = format
+                .write(&snap, &filter, &mut out)
+                .and_then(|()| std::io::Write::flush(&mut out));
+            crate::work::drop_in_background(snap);
+            written.map_err(|e| write_error(std::path::Path::new("stdout"), e))
+        })
+        .await
     }
 
     /// Serves on `listener` and runs the scheduler until `shutdown` resolves.

@@ -7,7 +7,7 @@ use regiocal::app::{self, App, ExportFormat};
 use regiocal::config::Config;
 use regiocal::ingest::{Outcome, Report};
 use regiocal::output::Filter;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -215,10 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let [format] = format[..] else {
                 anyhow::bail!("--format: give one format for stdout, or several with --out DIR");
             };
-            let body = app.export(format, &filter).await?;
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(body.as_bytes())?;
-            stdout.flush()?;
+            app.export_to_stdout(format, &filter).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
