@@ -87,6 +87,9 @@ pub fn shorten(s: &str, max: usize) -> String {
     out
 }
 
+/// One of these words is in every phrase of [`FREE_PHRASES`].
+const FREE_KEYWORDS: &[&str] = &["eintritt", "teilnahme", "admission", "entry", "charge"];
+
 /// Phrases that announce free admission in German and English announcements.
 const FREE_PHRASES: &[&str] = &[
     "eintritt frei",
@@ -115,6 +118,18 @@ const FREE_PHRASES: &[&str] = &[
 /// "Der Eintritt ist frei", "free admission"). Only whole phrases about admission count:
 /// "kostenlose Parkplätze" does not.
 pub fn announces_free_admission(title: &str, description: Option<&str>) -> bool {
+    // Every phrase names one of these words: most announcements name none and are done here,
+    // without lower-casing and splitting the whole text.
+    let mentions = |text: &str| {
+        FREE_KEYWORDS.iter().any(|k| {
+            text.as_bytes()
+                .windows(k.len())
+                .any(|w| w.eq_ignore_ascii_case(k.as_bytes()))
+        })
+    };
+    if !mentions(title) && !description.is_some_and(mentions) {
+        return false;
+    }
     let text = [title, description.unwrap_or("")].join(" ");
     let words: String = text
         .to_lowercase()
@@ -137,6 +152,21 @@ pub fn announces_free_admission(title: &str, description: Option<&str>) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_free_phrase_names_a_keyword() {
+        for p in FREE_PHRASES {
+            assert!(FREE_KEYWORDS.iter().any(|k| p.contains(k)), "{p}");
+        }
+        assert!(announces_free_admission(
+            "Konzert",
+            Some("Der EINTRITT ist frei!")
+        ));
+        assert!(!announces_free_admission(
+            "Konzert",
+            Some("Kostenlose Parkplätze")
+        ));
+    }
 
     #[test]
     fn line_breaks_and_controls() {
