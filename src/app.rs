@@ -74,6 +74,7 @@ impl ExportFormat {
         out: &mut impl std::io::Write,
     ) -> std::io::Result<()> {
         match self {
+            // Without a cursor the page cannot be refused.
             ExportFormat::Json => match output::json::events_page(snap, filter, None, None) {
                 Ok(page) => serde_json::to_writer_pretty(out, &page).map_err(std::io::Error::other),
                 Err(_) => Ok(()),
@@ -316,7 +317,11 @@ impl App {
     ) -> Result<Vec<(std::path::PathBuf, u64)>, AppError> {
         std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
         let snap = self.snapshot().await?;
-        let (formats, filter, dir) = (formats.to_vec(), filter.clone(), dir.to_path_buf());
+        // A format named twice is written once (two writers would share its temporary file).
+        let mut formats = formats.to_vec();
+        formats.sort_by_key(|f| f.file_name());
+        formats.dedup();
+        let (filter, dir) = (filter.clone(), dir.to_path_buf());
         crate::work::background(move || {
             let written = std::thread::scope(|scope| {
                 let handles: Vec<_> = formats
@@ -672,17 +677,8 @@ impl Snapshots {
             Ok(served) => {
                 self.cell.set(served);
                 app.health.ok();
-                if let AnyStore::Sqlite(_) = app.store.as_ref() {
-                    let path = &app.config.store.path;
-                    let mut wal = path.as_os_str().to_owned();
-                    wal.push("-wal");
-                    let wal = std::path::PathBuf::from(wal);
-                    let size = [path.as_path(), wal.as_path()]
-                        .iter()
-                        .filter_map(|p| std::fs::metadata(p).ok())
-                        .map(|m| m.len())
-                        .sum();
-                    crate::metrics::store_size(size);
+                if let Ok(bytes) = app.store.size_bytes().await {
+                    crate::metrics::store_size(bytes);
                 }
                 if let Ok(v) = version {
                     self.built.store(v, Ordering::SeqCst);

@@ -361,9 +361,10 @@ async fn ingest_once<S: Store>(
         end: Window::around(now, cfg.calendar.timezone, 0, cfg.calendar.future_days).end,
     };
     let cap = cfg.calendar.max_occurrences_per_series;
-    // Expanding both versions is CPU work: in the background, like parsing.
+    // Expanding both versions and matching identities is CPU work: in the background, like
+    // parsing. (Identities are adopted even if the shrink guard then holds the feed back.)
     let cal = cfg.calendar.clone();
-    let (stored, events, old_future, new_future) = crate::work::background(move || {
+    let (stored, mut events, old_future, new_future) = crate::work::background(move || {
         let old_future = count_occurrences(
             stored
                 .iter()
@@ -374,6 +375,8 @@ async fn ingest_once<S: Store>(
             cap,
         );
         let new_future = count_occurrences(events.iter(), &future, &cal, cap);
+        let mut events = events;
+        adopt_identities(&mut events, &stored);
         (stored, events, old_future, new_future)
     })
     .await;
@@ -401,12 +404,6 @@ async fn ingest_once<S: Store>(
         tracing::warn!(source = %source.id, old_future, new_future, "Shrunk feed confirmed; applying it.");
     }
     state.pending_shrink = 0;
-    let (mut events, stored) = crate::work::background(move || {
-        let mut events = events;
-        adopt_identities(&mut events, &stored);
-        (events, stored)
-    })
-    .await;
     geocode(cfg, store, fetcher, &mut events, now).await?;
     let cal = cfg.calendar.clone();
     let merged =

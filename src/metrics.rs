@@ -24,7 +24,7 @@
 //! | `regiocal_feed_renders_total` | counter | `feed`, `when` (`ready`: before the swap; `on_demand`) |
 //! | `regiocal_feed_render_seconds` | histogram (with hashing, and compressing for `ready`) | `feed`, `when` |
 //! | `regiocal_feed_render_bytes` | histogram (uncompressed body) | `feed`, `when` |
-//! | `regiocal_store_bytes` | gauge (SQLite file with its WAL) | — |
+//! | `regiocal_store_bytes` | gauge (SQLite pages; PostgreSQL tables and indexes of the schema) | — |
 //! | `regiocal_snapshot_build_seconds` | histogram | — |
 //! | `regiocal_snapshot_events` | gauge (occurrences in the snapshot) | — |
 
@@ -147,8 +147,8 @@ pub fn feed_rendered(
         .record(rendered.body.len() as f64);
 }
 
-/// Records the size of the store on disk (SQLite; PostgreSQL reports its own).
-pub fn store_size(bytes: u64) {
+/// Records the size of the store on disk.
+pub fn store_size(bytes: i64) {
     gauge!("regiocal_store_bytes").set(bytes as f64);
 }
 

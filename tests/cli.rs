@@ -172,6 +172,30 @@ fn fetch_export_and_serve_agree() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
+    // A format named twice is written once.
+    let twice = dir.path().join("twice");
+    let out = regiocal(
+        &config,
+        &[
+            "export",
+            "--format",
+            "ics",
+            "--format",
+            "ics",
+            "--out",
+            twice.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&twice).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_to_string(twice.join("calendar.ics")).unwrap(),
+        ics
+    );
     // Without --out, exactly one format.
     let two = regiocal(&config, &["export", "--format", "ics", "--format", "json"]);
     assert!(!two.status.success());

@@ -439,6 +439,29 @@ async fn concurrent_writes_to_one_source<S: Store + Clone>(store: S) {
     }
 }
 
+/// The reported size is the store's, and it grows with what is stored.
+async fn size_grows_with_events<S: Store>(store: S) {
+    let empty = store.size_bytes().await.unwrap();
+    assert!(empty > 0, "the tables exist: {empty}");
+    let template = events().remove(0);
+    let many: Vec<Event> = (0..2000)
+        .map(|i| {
+            let mut e = template.clone();
+            e.uid = format!("serie-{i}@example.org");
+            e.recurrence_id = None;
+            e.description = Some(format!("Lesung {i}: {}", "Text ".repeat(100)));
+            e
+        })
+        .collect();
+    store
+        .apply(&state("theater"), Some(&many), t(10))
+        .await
+        .unwrap();
+    let full = store.size_bytes().await.unwrap();
+    // 2000 events of about 600 bytes of description each.
+    assert!(full >= empty + 1_000_000, "{empty} -> {full}");
+}
+
 /// Instantiates each suite test for both backends.
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
@@ -482,4 +505,5 @@ suite!(
     version_moves_on_writes_only,
     claims_grant_one_holder,
     concurrent_writes_to_one_source,
+    size_grows_with_events,
 );

@@ -35,7 +35,7 @@ fn events_key(raw_query: Option<&str>) -> String {
 }
 
 /// The first page of all events, rendered before a snapshot is swapped in.
-pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob<'static>> {
+pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob> {
     let snap = snap.clone();
     vec![ReadyJob {
         key: events_key(None),

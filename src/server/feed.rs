@@ -71,7 +71,7 @@ impl Kind {
 
 /// The unfiltered feeds, rendered before a snapshot is swapped in (JSON calendars and xCal are
 /// asked for rarely: they render on first demand).
-pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob<'static>> {
+pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob> {
     [Kind::Ics, Kind::JsonLd, Kind::Atom]
         .into_iter()
         .map(|kind| {

@@ -43,12 +43,21 @@ impl Served {
             let handles: Vec<_> = jobs
                 .into_iter()
                 .map(|job| {
-                    scope.spawn(move || (job.key, cache::render_ready(job.feed, job.render)))
+                    let ReadyJob { key, feed, render } = job;
+                    (key, scope.spawn(move || cache::render_ready(feed, render)))
                 })
                 .collect();
+            // A render that panicked is left out: its feed then renders at the first request,
+            // and the rest of the snapshot is served.
             handles
                 .into_iter()
-                .filter_map(|h| h.join().ok())
+                .filter_map(|(key, h)| match h.join() {
+                    Ok(rendered) => Some((key, rendered)),
+                    Err(_) => {
+                        tracing::error!(feed = %key, "Rendering a ready feed failed; it renders at its first request.");
+                        None
+                    }
+                })
                 .collect::<Vec<_>>()
         });
         Served {
@@ -56,23 +65,15 @@ impl Served {
             cache: cache::RenderCache::new(ready),
         }
     }
-
-    /// A snapshot with nothing rendered yet (every rendering is made on first demand).
-    pub fn lazy(snapshot: Snapshot) -> Served {
-        Served {
-            snapshot: Arc::new(snapshot),
-            cache: cache::RenderCache::default(),
-        }
-    }
 }
 
 /// A feed that is rendered before its snapshot is swapped in.
-struct ReadyJob<'a> {
+struct ReadyJob {
     /// The render cache key (the one requests for it look up).
     key: String,
     /// The feed's name in metrics.
     feed: &'static str,
-    render: Box<dyn FnOnce() -> String + Send + 'a>,
+    render: Box<dyn FnOnce() -> String + Send>,
 }
 
 /// The current snapshot and its renderings, replaceable while requests read the old ones.

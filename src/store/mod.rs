@@ -228,6 +228,10 @@ pub trait Store: Send + Sync + 'static {
     /// A counter that every write of events or source states moves on: a process that sees a
     /// new value rebuilds its snapshot.
     fn version(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Bytes the store takes on disk: SQLite's pages (the WAL not counted), PostgreSQL's tables
+    /// with their indexes in the store's schema.
+    fn size_bytes(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 }
 
 /// The store the configuration selects: SQLite by default, PostgreSQL when `[store] url` (or
@@ -324,6 +328,10 @@ impl Store for AnyStore {
 
     async fn source_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
         delegate!(self, s => s.source_events(id))
+    }
+
+    async fn size_bytes(&self) -> Result<i64, StoreError> {
+        delegate!(self, s => s.size_bytes())
     }
 
     async fn all_events(&self) -> Result<Vec<StoredEvent>, StoreError> {

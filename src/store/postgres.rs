@@ -637,6 +637,17 @@ impl Store for PgStore {
                 .await?;
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
+
+    async fn size_bytes(&self) -> Result<i64, StoreError> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(size.unwrap_or(0))
+    }
 }
 
 #[cfg(test)]

@@ -646,4 +646,12 @@ impl Store for SqliteStore {
                 .await?;
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
+
+    async fn size_bytes(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }
