@@ -65,8 +65,9 @@ impl ExportFormat {
         }
     }
 
-    /// Writes the snapshot in this format to `out`; JSON is serialised as it is written (the
-    /// whole calendar can be hundreds of megabytes), the others are rendered first.
+    /// Writes the snapshot in this format to `out`; ICS and JSON (compact) are serialised as
+    /// they are written (the whole calendar can be hundreds of megabytes), the others are
+    /// rendered first.
     fn write(
         self,
         snap: &Snapshot,
@@ -75,10 +76,8 @@ impl ExportFormat {
     ) -> std::io::Result<()> {
         match self {
             // Without a cursor the page cannot be refused.
-            ExportFormat::Json => match output::json::events_page(snap, filter, None, None) {
-                Ok(page) => serde_json::to_writer_pretty(out, &page).map_err(std::io::Error::other),
-                Err(_) => Ok(()),
-            },
+            ExportFormat::Json => output::json::write_events(snap, filter, out),
+            ExportFormat::Ics => output::ics::write(snap, filter, out),
             _ => out.write_all(self.render(snap, filter).as_bytes()),
         }
     }

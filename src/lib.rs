@@ -23,6 +23,7 @@
 //!   everything together for the CLI.
 //! * [`web`] is the server-rendered web UI (list, map, event pages, subscribe, sources) and the
 //!   embed for other websites; like the feeds it reads only the current snapshot.
+//! * [`timefmt`] writes the fixed date and time texts of the feeds quickly.
 //! * [`work`] runs CPU-heavy work off the async workers (imports at lowered priority).
 
 pub mod app;
@@ -40,6 +41,7 @@ pub mod output;
 pub mod overrides;
 pub mod server;
 pub mod store;
+pub mod timefmt;
 pub mod transit;
 pub mod web;
 pub mod work;

@@ -308,11 +308,8 @@ pub struct EventKey {
 /// instant otherwise.
 pub fn recurrence_key(t: &EventTime) -> String {
     match t {
-        EventTime::Date { date } => date.format("%Y%m%d").to_string(),
-        other => other
-            .to_utc(chrono_tz::UTC)
-            .format("%Y%m%dT%H%M%SZ")
-            .to_string(),
+        EventTime::Date { date } => crate::timefmt::basic_date(*date),
+        other => crate::timefmt::basic_utc(&other.to_utc(chrono_tz::UTC)),
     }
 }
 

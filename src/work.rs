@@ -16,6 +16,15 @@ const BACKGROUND_NICE: i32 = 10;
 
 /// Runs import or rebuild work on a thread of its own at lowered priority.
 pub async fn background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    start_background(work).await
+}
+
+/// Starts import or rebuild work on a thread of its own at lowered priority at once (not at
+/// the first poll, as [`background`] does), so it runs while the caller goes on; the future
+/// returned yields its result.
+pub fn start_background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> impl Future<Output = T> + Send + 'static {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("regiocal-background".into())
@@ -27,10 +36,12 @@ pub async fn background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'st
     if let Err(e) = spawned {
         panic!("cannot start a background thread: {e}");
     }
-    match rx.await {
-        Ok(Ok(value)) => value,
-        Ok(Err(panic)) => resume_unwind(panic),
-        Err(_) => panic!("background thread ended without a result"),
+    async move {
+        match rx.await {
+            Ok(Ok(value)) => value,
+            Ok(Err(panic)) => resume_unwind(panic),
+            Err(_) => panic!("background thread ended without a result"),
+        }
     }
 }
 

@@ -3,22 +3,59 @@
 /// Normalises line breaks to `\n` (CR LF and bare CR alike), removes other control characters
 /// and trims. Outputs can then escape `\n` safely; a bare CR can never reach an ICS line.
 pub fn clean_text(s: &str) -> String {
-    let unified = s.replace("\r\n", "\n").replace('\r', "\n");
-    let cleaned: String = unified
-        .chars()
-        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .collect();
-    cleaned.trim().to_string()
+    // Control characters are U+0000..=U+001F and U+007F..=U+009F; the latter start with the
+    // byte 0xC2 in UTF-8. Most texts have none besides line feeds and are only trimmed.
+    let needs_work = s
+        .bytes()
+        .any(|b| (b < 0x20 && b != b'\n') || b == 0x7F || b == 0xC2);
+    if !needs_work {
+        return s.trim().to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                // CR LF and a bare CR alike become one line feed.
+                chars.next_if_eq(&'\n');
+                out.push('\n');
+            }
+            '\t' => out.push(' '),
+            '\n' => out.push('\n'),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    let trimmed = out.trim();
+    if trimmed.len() == out.len() {
+        out
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// One-line text (titles, locations, categories): line breaks become spaces, runs of white
 /// space collapse.
 pub fn clean_line(s: &str) -> String {
-    clean_text(s)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let cleaned = clean_text(s);
+    // Already one line with single spaces: nothing to collapse.
+    let mut prev_space = false;
+    let single = cleaned.chars().all(|c| {
+        let ok = !c.is_whitespace() || (c == ' ' && !prev_space);
+        prev_space = c.is_whitespace();
+        ok
+    });
+    if single {
+        return cleaned;
+    }
+    let mut out = String::with_capacity(cleaned.len());
+    for word in cleaned.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// A description as plain text: HTML (as CMS plugins and Outlook write it) is converted to text
@@ -119,14 +156,15 @@ const FREE_PHRASES: &[&str] = &[
 /// "kostenlose Parkplätze" does not.
 pub fn announces_free_admission(title: &str, description: Option<&str>) -> bool {
     // Every phrase names one of these words: most announcements name none and are done here,
-    // without lower-casing and splitting the whole text.
-    let mentions = |text: &str| {
-        FREE_KEYWORDS.iter().any(|k| {
-            text.as_bytes()
-                .windows(k.len())
-                .any(|w| w.eq_ignore_ascii_case(k.as_bytes()))
-        })
-    };
+    // in one pass over the text without lower-casing and splitting it.
+    static KEYWORDS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(FREE_KEYWORDS)
+                .ok()
+        });
+    let mentions = |text: &str| KEYWORDS.as_ref().is_none_or(|k| k.is_match(text));
     if !mentions(title) && !description.is_some_and(mentions) {
         return false;
     }
@@ -171,6 +209,17 @@ mod tests {
     #[test]
     fn line_breaks_and_controls() {
         assert_eq!(clean_text("a\r\nb\rc\nd\u{7}e\u{0}"), "a\nb\nc\nde");
+        assert_eq!(clean_text("\r\r\nx\u{85}y\u{9f}\tz\u{a0} "), "xy z");
+        assert_eq!(
+            clean_text("  plain text\nsecond line \n"),
+            "plain text\nsecond line"
+        );
+        assert_eq!(clean_text("Grüße\u{7f}"), "Grüße");
+        assert_eq!(clean_line("one two"), "one two");
+        assert_eq!(
+            clean_line("one  two\nthree\u{a0}four"),
+            "one two three four"
+        );
         assert_eq!(
             clean_line("  Konzert:\n  Jazz\tim Park "),
             "Konzert: Jazz im Park"

@@ -19,6 +19,51 @@ pub const PRODID: &str = "-//regiocal//regiocal 0.1//DE";
 
 /// Renders the series that have at least one occurrence matching `filter`.
 pub fn render(snap: &Snapshot, filter: &Filter) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = render_into(snap, filter, &mut out);
+    out
+}
+
+/// Writes the feed of [`render`] into a file or socket as it is rendered, so an export of
+/// the whole calendar never holds it in memory.
+pub fn write(
+    snap: &Snapshot,
+    filter: &Filter,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut adapter = IoWriter {
+        inner: out,
+        error: None,
+    };
+    match render_into(snap, filter, &mut adapter) {
+        Ok(()) => Ok(()),
+        Err(std::fmt::Error) => Err(adapter
+            .error
+            .unwrap_or_else(|| std::io::Error::other("formatting the calendar failed"))),
+    }
+}
+
+/// `fmt::Write` onto an `io::Write`, keeping the I/O error that `fmt::Error` cannot carry.
+struct IoWriter<'a, W: std::io::Write> {
+    inner: &'a mut W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: std::io::Write> std::fmt::Write for IoWriter<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
+}
+
+fn render_into(
+    snap: &Snapshot,
+    filter: &Filter,
+    out: &mut impl std::fmt::Write,
+) -> std::fmt::Result {
     let mut wanted: Vec<usize> = Vec::new();
     let mut seen = HashSet::new();
     for row in snap.select(filter) {
@@ -75,8 +120,7 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
     // Second pass: write each VEVENT straight into the output, so a large feed never exists
     // twice in memory.
     let header = cal.to_string();
-    let mut out = String::with_capacity(header.len() + wanted.len() * 700);
-    out.push_str(header.strip_suffix("END:VCALENDAR\r\n").unwrap_or(&header));
+    out.write_str(header.strip_suffix("END:VCALENDAR\r\n").unwrap_or(&header))?;
     if !zones.is_empty() {
         let from = earliest
             .unwrap_or(snap.window.start)
@@ -84,7 +128,7 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
             .timestamp()
             - 86_400;
         let to = snap.window.end.timestamp() + 366 * 86_400;
-        out.push_str(&vtimezones(&zones, from, to));
+        out.write_str(&vtimezones(&zones, from, to))?;
     }
     for &si in &wanted {
         for (s, master, idx, keep_rid) in components(si) {
@@ -107,12 +151,10 @@ pub fn render(snap: &Snapshot, filter: &Filter) -> String {
                     ));
                 }
             }
-            // Writing into a String cannot fail.
-            let _ = ev.fmt_write(&mut out);
+            ev.fmt_write(out)?;
         }
     }
-    out.push_str("END:VCALENDAR\r\n");
-    out
+    out.write_str("END:VCALENDAR\r\n")
 }
 
 fn times_of(stored: &StoredEvent) -> impl Iterator<Item = &EventTime> {
@@ -409,20 +451,18 @@ fn conform(t: &EventTime, start: &EventTime, zone: Tz) -> EventTime {
 
 fn time_property(name: &str, t: &EventTime) -> Property {
     match t {
-        EventTime::Date { date } => Property::new(name, date.format("%Y%m%d").to_string())
+        EventTime::Date { date } => Property::new(name, crate::timefmt::basic_date(*date))
             .add_parameter("VALUE", "DATE")
             .done(),
-        EventTime::Local { local, tz } => {
-            Property::new(name, local.format("%Y%m%dT%H%M%S").to_string())
-                .add_parameter("TZID", tz.name())
-                .done()
-        }
+        EventTime::Local { local, tz } => Property::new(name, crate::timefmt::basic_local(*local))
+            .add_parameter("TZID", tz.name())
+            .done(),
         EventTime::Utc { utc } => Property::new(name, utc_stamp(utc)),
     }
 }
 
 fn utc_stamp(t: &DateTime<Utc>) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
+    crate::timefmt::basic_utc(t)
 }
 
 /// VTIMEZONE blocks for the given IANA zones covering `[from, to]` (Unix seconds).

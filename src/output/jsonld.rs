@@ -175,7 +175,7 @@ fn event_item<'a>(snap: &'a Snapshot, row: &'a Row) -> EventItem<'a> {
     // schema.org's endDate of a date is the last day (inclusive).
     let end_date = match (row.occurrence.start, row.occurrence.end) {
         (EventTime::Date { date: s }, EventTime::Date { date: e }) => {
-            add_days(e, -1).max(s).format("%Y-%m-%d").to_string()
+            crate::timefmt::iso_date(add_days(e, -1).max(s))
         }
         _ => doc.end.clone(),
     };

@@ -274,11 +274,15 @@ impl Snapshot {
             }
         }
         unmatched.extend(parts.fix_rows(&config.overrides, cal.timezone));
-        parts.rows.sort_by(|a, b| {
+        // Unstable (no buffer of half the rows); the keys after the id only order rows that
+        // are the same occurrence, deterministically.
+        parts.rows.sort_unstable_by(|a, b| {
             a.occurrence
                 .start_utc
                 .cmp(&b.occurrence.start_utc)
                 .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| a.series.cmp(&b.series))
+                .then_with(|| a.event.cmp(&b.event))
         });
         unmatched.extend(parts.hide(&config.overrides));
         unmatched.extend(parts.dedupe(config, cal.timezone));

@@ -62,36 +62,96 @@ impl RawEvent {
     }
 }
 
-/// Decodes the events of a whole store (a second of CPU per 100,000 events) in the background,
-/// split over the cores, keeping their order.
-pub(crate) async fn decode_all(raw: Vec<RawEvent>) -> Result<Vec<StoredEvent>, StoreError> {
-    crate::work::background(move || {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = raw.len().div_ceil(threads).max(1024);
-        let mut chunks = Vec::new();
-        let mut rest = raw;
-        while rest.len() > chunk {
-            let tail = rest.split_off(chunk);
-            chunks.push(std::mem::replace(&mut rest, tail));
-        }
-        chunks.push(rest);
-        let decoded: Vec<Result<Vec<StoredEvent>, StoreError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|c| scope.spawn(move || c.into_iter().map(RawEvent::decode).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+/// Raw events per chunk handed to the decoders.
+const DECODE_CHUNK: usize = 1024;
+
+/// Decodes the events of a whole store (a second of CPU per 100,000 events) while the backend
+/// is still reading them. Rows are handed over in chunks to decoding threads in the background
+/// (one per core); a collector appends the decoded chunks to the result in the order they were
+/// pushed as soon as each is ready. So reading and decoding overlap, and neither the raw rows
+/// nor the decoded chunks of a large store ever pile up beside the result.
+pub(crate) struct Decoder {
+    chunk: Vec<RawEvent>,
+    sent: usize,
+    tx: Option<std::sync::mpsc::Sender<(usize, Vec<RawEvent>)>>,
+    decoded: std::pin::Pin<Box<dyn Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send>>,
+}
+
+type DecodedChunk = (usize, Result<Vec<StoredEvent>, StoreError>);
+
+impl Decoder {
+    pub fn new() -> Decoder {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<RawEvent>)>();
+        let decoded = crate::work::start_background(move || {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let rx = std::sync::Mutex::new(rx);
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<DecodedChunk>();
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    let (rx, done_tx) = (&rx, done_tx.clone());
+                    scope.spawn(move || {
+                        loop {
+                            // The lock is held only while waiting for the next chunk.
+                            let next = match rx.lock() {
+                                Ok(rx) => rx.recv(),
+                                Err(poisoned) => poisoned.into_inner().recv(),
+                            };
+                            let Ok((n, raw)) = next else { break };
+                            let events = raw.into_iter().map(RawEvent::decode).collect();
+                            if done_tx.send((n, events)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                drop(done_tx);
+                // Chunks finish out of order; each is appended once those before it are in.
+                let mut out = Vec::new();
+                let mut waiting = std::collections::BTreeMap::new();
+                let mut expected = 0;
+                for (n, events) in done_rx {
+                    waiting.insert(n, events?);
+                    while let Some(events) = waiting.remove(&expected) {
+                        out.extend(events);
+                        expected += 1;
+                    }
+                }
+                Ok(out)
+            })
         });
-        let mut out = Vec::new();
-        for part in decoded {
-            out.extend(part?);
+        Decoder {
+            chunk: Vec::with_capacity(DECODE_CHUNK),
+            sent: 0,
+            tx: Some(tx),
+            decoded: Box::pin(decoded),
         }
-        Ok(out)
-    })
-    .await
+    }
+    /// Queues one raw event.
+    pub fn push(&mut self, raw: RawEvent) {
+        self.chunk.push(raw);
+        if self.chunk.len() >= DECODE_CHUNK {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(DECODE_CHUNK));
+        if let Some(tx) = &self.tx {
+            // The decoders only stop early on an error, which `finish` reports.
+            let _ = tx.send((self.sent, chunk));
+        }
+        self.sent += 1;
+    }
+
+    /// Waits for the decoders; the first corrupt event is the error.
+    pub async fn finish(mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        if !self.chunk.is_empty() {
+            self.send();
+        }
+        // Closing the channel ends the decoders once it is drained.
+        self.tx = None;
+        self.decoded.await
+    }
 }
 
 /// The answer to [`Store::claim`].

@@ -505,11 +505,11 @@ impl Store for PgStore {
             "SELECT * FROM events ORDER BY source_id COLLATE \"C\", uid COLLATE \"C\", recurrence_id COLLATE \"C\"",
         )
         .fetch(&self.pool);
-        let mut raw = Vec::new();
+        let mut decoder = super::Decoder::new();
         while let Some(row) = rows.try_next().await? {
-            raw.push(raw_from_row(&row)?);
+            decoder.push(raw_from_row(&row)?);
         }
-        super::decode_all(raw).await
+        decoder.finish().await
     }
 
     async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

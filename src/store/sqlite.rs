@@ -82,7 +82,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(busy_timeout)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Rows a connection's worker thread reads ahead of its reader: a snapshot reload
+            // streams every event, and with sqlx's default of 50 the two threads hand over
+            // nearly row by row.
+            .row_buffer_size(4096);
         let options = match max_pages {
             Some(n) => options.pragma("max_page_count", n.to_string()),
             None => options,
@@ -513,11 +517,11 @@ impl Store for SqliteStore {
         use futures_util::TryStreamExt;
         let mut rows = sqlx::query("SELECT * FROM events ORDER BY source_id, uid, recurrence_id")
             .fetch(&self.pool);
-        let mut raw = Vec::new();
+        let mut decoder = super::Decoder::new();
         while let Some(row) = rows.try_next().await? {
-            raw.push(raw_from_row(&row)?);
+            decoder.push(raw_from_row(&row)?);
         }
-        super::decode_all(raw).await
+        decoder.finish().await
     }
 
     async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -185,7 +185,7 @@ pub fn status_label(status: Status, lang: Lang) -> Option<&'static str> {
 /// The start of an occurrence for a `datetime` attribute.
 pub fn start_iso(snap: &Snapshot, row: &Row) -> String {
     match row.occurrence.start {
-        EventTime::Date { date } => date.format("%Y-%m-%d").to_string(),
+        EventTime::Date { date } => crate::timefmt::iso_date(date),
         _ => row
             .occurrence
             .start_utc
