@@ -529,7 +529,7 @@ async fn geocode<S: Store>(
             || cfg
                 .geo
                 .venues
-                .resolve(ev.location.as_deref(), ev.address.as_ref(), None)
+                .resolve(ev.location.as_deref(), ev.address.as_deref(), None)
                 .is_some()
         {
             continue;

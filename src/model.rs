@@ -213,9 +213,9 @@ pub struct Event {
     pub created: Option<DateTime<Utc>>,
     /// Structured address of the location, when the source gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<Address>,
+    pub address: Option<Box<Address>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organizer: Option<Organizer>,
+    pub organizer: Option<Box<Organizer>>,
     /// Image URL (http(s)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,

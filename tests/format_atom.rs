@@ -83,8 +83,8 @@ fn gdata_calendar_feed() {
     assert!(e.categories.is_empty());
     assert_eq!(e.status, Status::Confirmed);
     assert_eq!(
-        e.organizer,
-        Some(Organizer {
+        e.organizer.as_deref(),
+        Some(&Organizer {
             name: "Jugendzentrum Alte Post".into(),
             url: None,
             email: Some("jugendzentrum.musterstadt@gmail.com".into()),

@@ -119,8 +119,8 @@ fn ticketing_api_field_by_field() {
     assert_eq!(jazz.end, local("2026-12-05 22:00"));
     assert_eq!(jazz.location.as_deref(), Some("Kulturdepot"));
     assert_eq!(
-        jazz.address,
-        Some(Address {
+        jazz.address.as_deref(),
+        Some(&Address {
             street: Some("Hafenstraße 12".into()),
             postal_code: Some("44137".into()),
             locality: Some("Musterstadt".into()),

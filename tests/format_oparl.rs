@@ -75,8 +75,8 @@ fn page_one_field_by_field() {
         Some("Rathaus, Ratssaal (Raum 101)")
     );
     assert_eq!(
-        rat.address,
-        Some(Address {
+        rat.address.as_deref(),
+        Some(&Address {
             street: Some("Markt 1".into()),
             postal_code: Some("44135".into()),
             locality: Some("Musterstadt".into()),
@@ -158,8 +158,8 @@ fn page_two_field_by_field() {
     assert_eq!(umwelt.location, None);
     assert_eq!(umwelt.address, None);
     assert_eq!(
-        umwelt.organizer,
-        Some(Organizer {
+        umwelt.organizer.as_deref(),
+        Some(&Organizer {
             name: "Ausschuss für Umwelt, Klima und Mobilität".into(),
             url: Some("https://ris.musterstadt.de/kp0040.asp?__kgrnr=4".into()),
             email: None,

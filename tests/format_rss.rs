@@ -115,8 +115,8 @@ fn typo3_feed_with_the_event_module() {
     );
     // ev:organizer wins over dc:creator (the author of the news item).
     assert_eq!(
-        e.organizer,
-        Some(Organizer {
+        e.organizer.as_deref(),
+        Some(&Organizer {
             name: "Stadtmarketing Musterstadt e.V.".into(),
             url: None,
             email: None
@@ -140,8 +140,8 @@ fn typo3_feed_with_the_event_module() {
         })
     );
     assert_eq!(
-        e.organizer,
-        Some(Organizer {
+        e.organizer.as_deref(),
+        Some(&Organizer {
             name: "Stadtbibliothek Musterstadt".into(),
             url: None,
             email: Some("bibliothek@musterstadt.de".into())
@@ -217,8 +217,8 @@ fn xcal_in_rss() {
     );
     assert_eq!(e.location.as_deref(), Some("Ev. Stadtkirche Musterstadt"));
     assert_eq!(
-        e.address,
-        Some(Address {
+        e.address.as_deref(),
+        Some(&Address {
             street: Some("Kirchplatz 1".into()),
             postal_code: Some("12345".into()),
             locality: Some("Musterstadt".into()),

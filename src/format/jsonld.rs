@@ -1316,7 +1316,7 @@ impl<'c> Reader<'c> {
 
         let loc = self.location(node.get("location"), doc);
         ev.location = loc.text;
-        ev.address = loc.address;
+        ev.address = loc.address.map(Box::new);
         ev.geo = loc.geo;
         ev.online_url = loc.online_url;
         let mode = node
@@ -1353,7 +1353,7 @@ impl<'c> Reader<'c> {
                 let priced: Vec<f64> = ev.offers.iter().filter_map(|o| o.price).collect();
                 (!priced.is_empty() && priced.iter().all(|p| *p == 0.0)).then_some(true)
             });
-        ev.organizer = self.organizer(node.get("organizer"), doc);
+        ev.organizer = self.organizer(node.get("organizer"), doc).map(Box::new);
         ev.language = node
             .get("inLanguage")
             .and_then(first)

@@ -315,7 +315,7 @@ fn read_item(item: &Value, m: &Compiled, zone: Tz) -> Result<Event, String> {
     };
     ev.location = text(&f.location).or_else(|| address_line(&address));
     if address != Address::default() {
-        ev.address = Some(address);
+        ev.address = Some(Box::new(address));
     }
     let coord = |p: &Option<Path>| p.as_ref().and_then(|p| p.first(item)).and_then(number);
     if let (Some(lat), Some(lon)) = (coord(&f.lat), coord(&f.lon)) {

@@ -195,11 +195,11 @@ fn read_meeting(m: &Map<String, Value>, zone: Tz) -> Result<Event, String> {
     if let Some(org) = organizations.first()
         && let Some(name) = org.get("name").and_then(scalar_text)
     {
-        ev.organizer = Some(Organizer {
+        ev.organizer = Some(Box::new(Organizer {
             name,
             url: org.get("web").and_then(scalar_text),
             email: None,
-        });
+        }));
     }
     ev.last_modified = instant(m, "modified");
     ev.created = instant(m, "created");
@@ -225,7 +225,7 @@ fn read_location(loc: &Map<String, Value>, ev: &mut Event) {
         (!parts.is_empty()).then(|| parts.join(", "))
     });
     if address != Address::default() {
-        ev.address = Some(address);
+        ev.address = Some(Box::new(address));
     }
     ev.geo = loc.get("geojson").and_then(point);
 }

@@ -174,11 +174,11 @@ mod tests {
         assert_eq!(query_for(&ev), None);
         ev.location = Some("Gemeindehaus Nord".into());
         assert_eq!(query_for(&ev).as_deref(), Some("Gemeindehaus Nord"));
-        ev.address = Some(crate::model::Address {
+        ev.address = Some(Box::new(crate::model::Address {
             street: Some("Lindenweg 3".into()),
             locality: Some("Musterstadt".into()),
             ..Default::default()
-        });
+        }));
         assert_eq!(query_for(&ev).as_deref(), Some("Lindenweg 3, Musterstadt"));
     }
 }

@@ -213,7 +213,7 @@ fn event_item<'a>(snap: &'a Snapshot, row: &'a Row) -> EventItem<'a> {
         };
         Some(Location::Place(Place {
             kind: "Place",
-            name: place_name(ev.location.as_deref(), ev.address.as_ref())?,
+            name: place_name(ev.location.as_deref(), ev.address.as_deref())?,
             address,
             geo: ev.geo.map(|g| GeoCoordinates {
                 kind: "GeoCoordinates",

@@ -221,7 +221,7 @@ impl Snapshot {
                         .geo
                         .place(
                             e.event.location.as_deref(),
-                            e.event.address.as_ref(),
+                            e.event.address.as_deref(),
                             e.event.geo,
                         )
                         .in_region
@@ -591,7 +591,7 @@ fn resolve_places(layers: &crate::geo::Layers, events: &[StoredEvent]) -> Vec<Pl
                 ev.geo.map(|g| (g.lat.to_bits(), g.lon.to_bits())),
             );
             *cache.entry(key).or_insert_with(|| {
-                layers.place(ev.location.as_deref(), ev.address.as_ref(), ev.geo)
+                layers.place(ev.location.as_deref(), ev.address.as_deref(), ev.geo)
             })
         })
         .collect()

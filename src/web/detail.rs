@@ -132,7 +132,7 @@ pub fn render(snap: &Snapshot, row: &Row, q: &PageQuery, ctx: &Ctx) -> Result<St
         })
         .or_else(|| {
             ev.address
-                .as_ref()
+                .as_deref()
                 .map(crate::format::jsonld::address_line)
                 .filter(|a| !a.is_empty())
         });
