@@ -83,6 +83,41 @@ fn lower_priority() {
 #[cfg(not(unix))]
 fn lower_priority() {}
 
+/// Lowers the priority of this process's threads whose name starts with `prefix` (at most 15
+/// bytes: Linux keeps no more of a thread's name) to that of background work. For threads a
+/// library starts, such as the SQLite store's connection workers, which only imports and
+/// pushes keep busy: requests are answered from the snapshot and never wait for them. Returns
+/// how many threads were lowered; elsewhere than on Linux, none.
+#[cfg(target_os = "linux")]
+pub fn lower_threads_named(prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    let mut lowered = 0;
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let named = std::fs::read_to_string(task.path().join("comm"))
+            .is_ok_and(|name| name.trim_end().starts_with(prefix));
+        // SAFETY: setpriority only reads its integer arguments; on Linux `who` may name a
+        // thread of this process.
+        if named && unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, BACKGROUND_NICE) } == 0 {
+            lowered += 1;
+        }
+    }
+    lowered
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn lower_threads_named(_prefix: &str) -> usize {
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +133,28 @@ mod tests {
         assert_eq!(value, 42);
         assert_eq!(nice, BACKGROUND_NICE);
         // The caller's thread keeps its priority.
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn threads_are_lowered_by_name() {
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (nice_tx, nice_rx) = std::sync::mpsc::channel();
+        let worker = std::thread::Builder::new()
+            .name("regiocal-t-lower".into())
+            .spawn(move || {
+                let _ = wait.recv();
+                // SAFETY: getpriority only reads its integer arguments.
+                let _ = nice_tx.send(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
+            })
+            .unwrap();
+        assert_eq!(lower_threads_named("regiocal-t-low"), 1);
+        go.send(()).unwrap();
+        assert_eq!(nice_rx.recv().unwrap(), BACKGROUND_NICE);
+        worker.join().unwrap();
+        // This thread is not named so and keeps its priority.
         // SAFETY: as above.
         assert_eq!(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, 0);
     }

@@ -83,16 +83,22 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(busy_timeout)
             .foreign_keys(true)
-            // Rows a connection's worker thread reads ahead of its reader: a snapshot reload
-            // streams every event, and with sqlx's default of 50 the two threads hand over
-            // nearly row by row.
-            .row_buffer_size(4096);
+            .thread_name(|id| format!("{WORKER_THREAD}{id}"));
         let options = match max_pages {
             Some(n) => options.pragma("max_page_count", n.to_string()),
             None => options,
         };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // Each connection has a worker thread; imports keep them busy for seconds, while
+            // requests never wait for them (they read the snapshot). So they run at the
+            // priority of the rest of an import.
+            .after_connect(|_, _| {
+                Box::pin(async {
+                    crate::work::lower_threads_named(WORKER_THREAD);
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {
@@ -165,6 +171,9 @@ fn raw_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RawEvent, StoreError> {
 fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreError> {
     raw_from_row(row)?.decode()
 }
+
+/// The names of the connections' worker threads start so (15 bytes at most: all Linux keeps).
+const WORKER_THREAD: &str = "regiocal-sqlite";
 
 /// Rows per multi-row statement (7 parameters each, well below SQLite's limit).
 const BATCH: usize = 400;
