@@ -131,9 +131,8 @@ pub async fn read_feed(
     let mut pages = 0;
     let format = loop {
         pages += 1;
-        hasher.update(&body.bytes);
-        // Parsing is CPU work: it runs in the background, so the server's async workers
-        // keep answering requests while a large feed is read.
+        // Hashing and parsing are CPU work: they run in the background, so the server's
+        // async workers keep answering requests while a large feed is read.
         let (tz, mapping, base, choice) = (
             cfg.calendar.timezone,
             source.mapping.clone(),
@@ -142,15 +141,18 @@ pub async fn read_feed(
         );
         let (bytes, content_type) = (std::mem::take(&mut body.bytes), body.content_type.take());
         let stage = Instant::now();
-        let parsed = crate::work::background(move || {
+        let (parsed, hashed) = crate::work::background(move || {
+            hasher.update(&bytes);
             let ctx = ParseContext {
                 default_tz: tz,
                 mapping: mapping.as_ref(),
                 base_url: base.as_ref(),
             };
-            format::parse(&bytes, choice, content_type.as_deref(), &ctx)
+            let parsed = format::parse(&bytes, choice, content_type.as_deref(), &ctx);
+            (parsed, hasher)
         })
         .await;
+        hasher = hashed;
         crate::metrics::ingest_stage("parse", stage.elapsed());
         let (format, parsed) = parsed.map_err(|e| {
             if pages > 1 {

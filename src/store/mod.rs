@@ -62,6 +62,50 @@ impl RawEvent {
     }
 }
 
+/// An event as a backend writes it: its key, its JSON and the hash of that JSON (which tells an
+/// unchanged event on the next fetch).
+pub(crate) struct Encoded {
+    pub key: crate::model::EventKey,
+    pub json: String,
+    pub hash: String,
+}
+
+impl Encoded {
+    pub fn new(ev: &Event) -> Result<Encoded, StoreError> {
+        let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
+            what: format!("event {:?}", ev.uid),
+            reason: e.to_string(),
+        })?;
+        let hash = hash_json(&json);
+        Ok(Encoded {
+            key: ev.key(),
+            json,
+            hash,
+        })
+    }
+}
+
+/// The first 128 bits of the SHA-256 of an event's JSON, in hex.
+pub(crate) fn hash_json(json: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    let digest = Sha256::digest(json.as_bytes());
+    let mut out = String::with_capacity(32);
+    for b in digest.iter().take(16) {
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Encodes a feed's events for [`Store::apply`] in the background: serialising and hashing a
+/// thousand events takes milliseconds, which must not stall the async workers answering
+/// requests (nor be spent holding the source's write lock).
+pub(crate) async fn encode_all(events: &[Event]) -> Result<Vec<Encoded>, StoreError> {
+    let events = events.to_vec();
+    crate::work::background(move || events.iter().map(Encoded::new).collect()).await
+}
+
 /// Raw events per chunk handed to the decoders.
 const DECODE_CHUNK: usize = 1024;
 

@@ -13,7 +13,6 @@
 use super::{ApplyStats, Claim, RawEvent, Store, StoreError};
 use crate::model::{Event, EventKey, Geo, SourceState, StoredEvent};
 use chrono::{DateTime, SubsecRound, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Row};
 use std::collections::HashMap;
@@ -107,14 +106,6 @@ fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn hash_json(json: &str) -> String {
-    Sha256::digest(json.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn count(row: &sqlx::postgres::PgRow, col: &str) -> Result<u32, sqlx::Error> {
     Ok(row.try_get::<i32, _>(col)?.try_into().unwrap_or(u32::MAX))
 }
@@ -150,13 +141,6 @@ fn raw_from_row(row: &sqlx::postgres::PgRow) -> Result<RawEvent, StoreError> {
 
 fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
     raw_from_row(row)?.decode()
-}
-
-fn to_json(ev: &Event) -> Result<String, StoreError> {
-    serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
-        what: format!("event {:?}", ev.uid),
-        reason: e.to_string(),
-    })
 }
 
 type Tx<'a> = sqlx::Transaction<'a, Postgres>;
@@ -299,8 +283,7 @@ async fn write_event(
     now: DateTime<Utc>,
     stats: &mut ApplyStats,
 ) -> Result<(), StoreError> {
-    let json = to_json(ev)?;
-    let hash = hash_json(&json);
+    let super::Encoded { json, hash, .. } = super::Encoded::new(ev)?;
     match old_hash {
         Some(old) if old == hash => {
             stats.unchanged += 1;
@@ -335,11 +318,15 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<ApplyStats, StoreError> {
         let now = secs(now);
+        let encoded = match events {
+            Some(events) => Some(super::encode_all(events).await?),
+            None => None,
+        };
         let mut tx = self.pool.begin().await?;
         lock_source(&mut tx, &state.id).await?;
         let mut stats = ApplyStats::default();
         let mut state = state.clone();
-        if let Some(events) = events {
+        if let Some(encoded) = encoded {
             let rows = sqlx::query(
                 "SELECT uid, recurrence_id, content_hash FROM events WHERE source_id = $1",
             )
@@ -357,11 +344,9 @@ impl Store for PgStore {
                 );
             }
             let mut batch: Vec<(EventKey, String, String)> = Vec::new();
-            for ev in events {
-                let key = ev.key();
+            let count = encoded.len();
+            for super::Encoded { key, json, hash } in encoded {
                 let old = existing.remove(&key);
-                let json = to_json(ev)?;
-                let hash = hash_json(&json);
                 match old {
                     Some(old) if old == hash => stats.unchanged += 1,
                     Some(_) => {
@@ -394,7 +379,7 @@ impl Store for PgStore {
                 .await?;
                 stats.deleted += chunk.len();
             }
-            state.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
+            state.event_count = u32::try_from(count).unwrap_or(u32::MAX);
             if stats.changed() {
                 touch_last_change(&mut tx, now).await?;
             }

@@ -3,7 +3,6 @@
 use super::{ApplyStats, Claim, RawEvent, Store, StoreError};
 use crate::model::{Event, EventKey, SourceState, StoredEvent};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
@@ -119,14 +118,6 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-fn hash_json(json: &str) -> String {
-    Sha256::digest(json.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn state_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SourceState, sqlx::Error> {
     Ok(SourceState {
         id: row.try_get("id")?,
@@ -223,12 +214,7 @@ async fn write_event(
     now: &str,
     stats: &mut ApplyStats,
 ) -> Result<(), StoreError> {
-    let key = ev.key();
-    let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
-        what: format!("event {:?}", ev.uid),
-        reason: e.to_string(),
-    })?;
-    let hash = hash_json(&json);
+    let super::Encoded { key, json, hash } = super::Encoded::new(ev)?;
     let sql = match old_hash {
         Some(old) if old == hash => {
             stats.unchanged += 1;
@@ -349,10 +335,14 @@ impl Store for SqliteStore {
     ) -> Result<ApplyStats, StoreError> {
         // IMMEDIATE takes the write lock up front, so concurrent ingests queue on busy_timeout
         // instead of failing when a read transaction tries to upgrade.
+        let encoded = match events {
+            Some(events) => Some(super::encode_all(events).await?),
+            None => None,
+        };
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut stats = ApplyStats::default();
         let mut state = state.clone();
-        if let Some(events) = events {
+        if let Some(encoded) = encoded {
             let rows = sqlx::query(
                 "SELECT uid, recurrence_id, content_hash FROM events WHERE source_id = ?",
             )
@@ -373,14 +363,9 @@ impl Store for SqliteStore {
             // Changed and new events go in multi-row upserts, vanished ones in multi-row
             // deletes: a few statements per thousand events instead of one each.
             let mut batch: Vec<(EventKey, String, String)> = Vec::new();
-            for ev in events {
-                let key = ev.key();
+            let count = encoded.len();
+            for super::Encoded { key, json, hash } in encoded {
                 let old = existing.remove(&key);
-                let json = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt {
-                    what: format!("event {:?}", ev.uid),
-                    reason: e.to_string(),
-                })?;
-                let hash = hash_json(&json);
                 match old {
                     Some(old) if old == hash => stats.unchanged += 1,
                     Some(_) => {
@@ -412,7 +397,7 @@ impl Store for SqliteStore {
                 q.execute(&mut *tx).await?;
                 stats.deleted += chunk.len();
             }
-            state.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
+            state.event_count = u32::try_from(count).unwrap_or(u32::MAX);
             if stats.changed() {
                 // Last-Modified of the feeds must never move backwards.
                 sqlx::query(
