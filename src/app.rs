@@ -590,7 +590,12 @@ fn keep_lease(app: App, source: String) -> tokio::task::JoinHandle<()> {
 }
 
 /// Fires ingests when sources are due, at most `fetch.concurrency` at once, and swaps in a new
-/// snapshot after each batch of finished ingests (and hourly, so the window moves on).
+/// snapshot once changes are stored (and hourly, so the window moves on).
+///
+/// A rebuild (store read, snapshot, ready feeds) of a large calendar costs seconds of CPU, so
+/// changes are gathered: the rebuild comes when no ingest is running or waiting any more, or
+/// when the first unapplied change is [`rebuild_delay`] old, whichever is first. A round of
+/// 100 changed sources then costs one or a few rebuilds instead of one per finished batch.
 async fn run_scheduler(app: App, snaps: Snapshots, mut stop: tokio::sync::watch::Receiver<bool>) {
     // The store may be away at start (a database restarting): wait for it.
     let mut delay = std::time::Duration::from_secs(1);
@@ -611,6 +616,11 @@ async fn run_scheduler(app: App, snaps: Snapshots, mut stop: tokio::sync::watch:
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<RunDone>();
     let far = |now: DateTime<Utc>| now + Duration::days(3650);
     let mut last_rebuild = clock::now();
+    // Ingests started and not reported back yet (running or waiting for a permit).
+    let mut in_flight = 0usize;
+    // When the first change not in the served snapshot was stored.
+    let mut changed_since: Option<DateTime<Utc>> = None;
+    let mut last_build_took = std::time::Duration::ZERO;
     loop {
         let now = clock::now();
         for (id, d) in due.iter_mut() {
@@ -623,6 +633,7 @@ async fn run_scheduler(app: App, snaps: Snapshots, mut stop: tokio::sync::watch:
                 continue;
             };
             let (app, permits, tx) = (app.clone(), permits.clone(), done_tx.clone());
+            in_flight += 1;
             tokio::spawn(async move {
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
@@ -632,30 +643,52 @@ async fn run_scheduler(app: App, snaps: Snapshots, mut stop: tokio::sync::watch:
         }
         let next_due = due.values().map(|d| d.at).min().unwrap_or_else(|| far(now));
         let hourly = last_rebuild + Duration::hours(1);
-        let wake = next_due.min(hourly);
+        let rebuild_by = changed_since.map(|t| t + rebuild_delay(last_build_took));
+        let wake = next_due
+            .min(hourly)
+            .min(rebuild_by.unwrap_or_else(|| far(now)));
         let sleep = (wake - now).to_std().unwrap_or_default();
-        tokio::select! {
+        let rebuild_now = tokio::select! {
             _ = tokio::time::sleep(sleep) => {
-                if clock::now() >= hourly {
-                    snaps.rebuild(&app).await;
-                    last_rebuild = clock::now();
-                }
+                let now = clock::now();
+                now >= hourly || rebuild_by.is_some_and(|t| now >= t)
             }
             Some(done) = done_rx.recv() => {
                 let mut fetched = done.fetched;
                 due.insert(done.id, done.due);
+                in_flight = in_flight.saturating_sub(1);
                 while let Ok(done) = done_rx.try_recv() {
                     fetched |= done.fetched;
                     due.insert(done.id, done.due);
+                    in_flight = in_flight.saturating_sub(1);
                 }
                 if fetched {
-                    snaps.rebuild(&app).await;
-                    last_rebuild = clock::now();
+                    changed_since.get_or_insert_with(clock::now);
                 }
+                changed_since.is_some()
+                    && (in_flight == 0 || rebuild_by.is_some_and(|t| clock::now() >= t))
             }
             _ = stop.changed() => return,
+        };
+        if rebuild_now {
+            let started = std::time::Instant::now();
+            snaps.rebuild(&app).await;
+            last_build_took = started.elapsed();
+            last_rebuild = clock::now();
+            changed_since = None;
         }
     }
+}
+
+/// How long stored changes may wait for a rebuild while ingests are still running: twice the
+/// last rebuild, so rebuilding takes at most about a third of the time of a long round of
+/// imports, but at least 2 s and at most a minute.
+fn rebuild_delay(last_build_took: std::time::Duration) -> Duration {
+    let delay = (last_build_took * 2).clamp(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(60),
+    );
+    Duration::from_std(delay).unwrap_or_else(|_| Duration::seconds(2))
 }
 
 /// The served snapshot and the store version it was built from.
@@ -754,4 +787,17 @@ async fn load_remote_bikes(config: &mut Config, fetcher: &Fetcher) {
 /// Whether a `fetch` run failed as a whole (every source failed).
 pub fn all_failed(reports: &[Report]) -> bool {
     !reports.is_empty() && reports.iter().all(|r| r.outcome == Outcome::Failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebuilds_wait_twice_the_last_one_within_bounds() {
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(rebuild_delay(std::time::Duration::ZERO), Duration::seconds(2));
+        assert_eq!(rebuild_delay(secs(5)), Duration::seconds(10));
+        assert_eq!(rebuild_delay(secs(3600)), Duration::seconds(60));
+    }
 }
