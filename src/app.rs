@@ -230,8 +230,11 @@ impl App {
     /// A snapshot of the store as of now.
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let started = std::time::Instant::now();
-        let events = self.store.all_events().await?;
+        // States first: an ingest that ends between the two reads then shows up in the events
+        // and not yet in its source's state, never the other way round (a source reported
+        // fetched whose events the snapshot lacks).
         let states = self.store.source_states().await?;
+        let events = self.store.all_events().await?;
         let last = self.store.last_change().await?;
         tracing::debug!(events = events.len(), took = ?started.elapsed(), "Store read for the snapshot.");
         let config = self.config.clone();
