@@ -799,7 +799,10 @@ mod tests {
     #[test]
     fn rebuilds_wait_twice_the_last_one_within_bounds() {
         let secs = std::time::Duration::from_secs;
-        assert_eq!(rebuild_delay(std::time::Duration::ZERO), Duration::seconds(2));
+        assert_eq!(
+            rebuild_delay(std::time::Duration::ZERO),
+            Duration::seconds(2)
+        );
         assert_eq!(rebuild_delay(secs(5)), Duration::seconds(10));
         assert_eq!(rebuild_delay(secs(3600)), Duration::seconds(60));
     }
