@@ -141,15 +141,19 @@ mod tests {
     #[test]
     fn threads_are_lowered_by_name() {
         let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
         let (nice_tx, nice_rx) = std::sync::mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("regiocal-t-lower".into())
             .spawn(move || {
+                // The new thread names itself before it runs this: from here on it is found.
+                let _ = started_tx.send(());
                 let _ = wait.recv();
                 // SAFETY: getpriority only reads its integer arguments.
                 let _ = nice_tx.send(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
             })
             .unwrap();
+        started.recv().unwrap();
         assert_eq!(lower_threads_named("regiocal-t-low"), 1);
         go.send(()).unwrap();
         assert_eq!(nice_rx.recv().unwrap(), BACKGROUND_NICE);
