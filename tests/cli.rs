@@ -25,6 +25,20 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Runs `regiocal export --format F... --out dir`, asserts it succeeded and returns its stderr
+/// (the progress lines).
+fn export_into(config: &Path, formats: &[&str], dir: &Path) -> String {
+    let mut args = vec!["export"];
+    for f in formats {
+        args.extend(["--format", f]);
+    }
+    args.extend(["--out", dir.to_str().unwrap()]);
+    let out = regiocal(config, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
 fn demo_sources() -> String {
     [
         ("google", "google"),
@@ -141,24 +155,8 @@ fn fetch_export_and_serve_agree() {
     let json = stdout(&regiocal(&config, &["export", "--format", "json"]));
     // Several formats from one snapshot into a folder: the same bytes as one by one.
     let folder = dir.path().join("public");
-    let out = regiocal(
-        &config,
-        &[
-            "export",
-            "--format",
-            "ics",
-            "--format",
-            "json",
-            "--out",
-            folder.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("calendar.ics"));
+    let progress = export_into(&config, &["ics", "json"], &folder);
+    assert!(progress.contains("calendar.ics"), "{progress}");
     assert_eq!(
         std::fs::read_to_string(folder.join("calendar.ics")).unwrap(),
         ics
@@ -174,23 +172,7 @@ fn fetch_export_and_serve_agree() {
     assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
     // A format named twice is written once.
     let twice = dir.path().join("twice");
-    let out = regiocal(
-        &config,
-        &[
-            "export",
-            "--format",
-            "ics",
-            "--format",
-            "ics",
-            "--out",
-            twice.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    export_into(&config, &["ics", "ics"], &twice);
     assert_eq!(std::fs::read_dir(&twice).unwrap().count(), 1);
     assert_eq!(
         std::fs::read_to_string(twice.join("calendar.ics")).unwrap(),

@@ -439,6 +439,38 @@ async fn concurrent_writes_to_one_source<S: Store + Clone>(store: S) {
     }
 }
 
+/// A store larger than one decoding chunk (1,024 rows) comes back whole, in byte order of
+/// (source, UID, RECURRENCE-ID), on both backends.
+async fn large_store_reads_back_in_order<S: Store>(store: S) {
+    let template = events().remove(0);
+    let mut stored = Vec::new();
+    for (s, source) in ["museum", "Theater", "bürgerhaus"].iter().enumerate() {
+        // UIDs in an order that is neither byte nor numeric order, with upper case and umlauts.
+        let evs: Vec<Event> = (0..1100)
+            .map(|i| {
+                let mut e = template.clone();
+                let prefix = ["z", "Ä", "a", "B"][(i * 7 + s) % 4];
+                e.uid = format!("{prefix}-{}@{source}", (i * 389) % 1100);
+                e.recurrence_id = None;
+                e.title = format!("{source} {i}");
+                e
+            })
+            .collect();
+        store
+            .apply(&state(source), Some(&evs), t(10))
+            .await
+            .unwrap();
+        stored.extend(evs.into_iter().map(|e| (source.to_string(), e)));
+    }
+    let all = store.all_events().await.unwrap();
+    assert_eq!(all.len(), 3300);
+    stored.sort_by(|a, b| (&a.0, &a.1.uid).cmp(&(&b.0, &b.1.uid)));
+    for (got, (source, event)) in all.iter().zip(&stored) {
+        assert_eq!((&got.source, &got.event.uid), (source, &event.uid));
+        assert_eq!(&got.event, event, "the event comes back exactly");
+    }
+}
+
 /// The reported size is the store's, and it grows with what is stored.
 async fn size_grows_with_events<S: Store>(store: S) {
     let empty = store.size_bytes().await.unwrap();
@@ -506,4 +538,5 @@ suite!(
     claims_grant_one_holder,
     concurrent_writes_to_one_source,
     size_grows_with_events,
+    large_store_reads_back_in_order,
 );

@@ -499,3 +499,76 @@ pub(crate) fn lease_end(now: DateTime<Utc>, lease: std::time::Duration) -> DateT
         .and_then(|d| now.checked_add_signed(d))
         .unwrap_or(now + chrono::Duration::days(365))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, EventTime};
+
+    /// `n` raw rows over three sources; event `i` has UID `e{i:05}`.
+    fn raw_rows(n: usize) -> Vec<RawEvent> {
+        let at: DateTime<Utc> = "2026-11-20T18:00:00Z".parse().unwrap();
+        (0..n)
+            .map(|i| {
+                let ev = Event::new(
+                    format!("e{i:05}"),
+                    format!("Lesung {i}"),
+                    EventTime::Utc { utc: at },
+                    EventTime::Utc {
+                        utc: at + chrono::Duration::hours(2),
+                    },
+                );
+                RawEvent {
+                    source: format!("quelle-{}", i * 3 / n),
+                    data: Encoded::new(&ev).unwrap().json,
+                    first_seen: at,
+                    updated_at: at,
+                    revision: 1,
+                }
+            })
+            .collect()
+    }
+
+    /// Several chunks, decoded on several threads, come back in the order they were pushed.
+    #[tokio::test]
+    async fn decoder_keeps_row_order_across_chunks() {
+        let n = DECODE_CHUNK * 3 + 17;
+        let mut decoder = Decoder::new();
+        for raw in raw_rows(n) {
+            decoder.push(raw);
+        }
+        let out = decoder.finish().await.unwrap();
+        assert_eq!(out.len(), n);
+        for (i, s) in out.iter().enumerate() {
+            assert_eq!(s.event.uid, format!("e{i:05}"));
+            assert_eq!(s.event.title, format!("Lesung {i}"));
+            assert_eq!(s.source, format!("quelle-{}", i * 3 / n));
+        }
+    }
+
+    #[tokio::test]
+    async fn decoder_of_nothing_is_empty() {
+        assert!(Decoder::new().finish().await.unwrap().is_empty());
+    }
+
+    /// A corrupt row in a later chunk fails the whole read, naming its source.
+    #[tokio::test]
+    async fn decoder_reports_a_corrupt_row_with_its_source() {
+        let mut rows = raw_rows(DECODE_CHUNK * 3);
+        let bad = DECODE_CHUNK * 2 + 5;
+        rows[bad].source = "stadtbibliothek".into();
+        let half = rows[bad].data.len() / 2;
+        rows[bad].data.truncate(half);
+        let mut decoder = Decoder::new();
+        for raw in rows {
+            decoder.push(raw);
+        }
+        match decoder.finish().await {
+            Err(StoreError::Corrupt { what, reason }) => {
+                assert!(what.contains("\"stadtbibliothek\""), "{what}");
+                assert!(reason.contains("EOF"), "{reason}");
+            }
+            other => panic!("expected Corrupt, got {:?}", other.map(|v| v.len())),
+        }
+    }
+}
