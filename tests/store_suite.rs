@@ -494,6 +494,75 @@ async fn size_grows_with_events<S: Store>(store: S) {
     assert!(full >= empty + 1_000_000, "{empty} -> {full}");
 }
 
+/// A stored row damaged outside regiocal (here: truncated JSON) fails the read with an error
+/// naming its source, on both backends; the other sources' rows are untouched.
+async fn corrupt_row_names_its_source<S: Store>(store: S, corrupt: impl AsyncFnOnce()) {
+    let template = events().remove(0);
+    for source in ["museum", "stadtbibliothek", "theater"] {
+        let evs: Vec<Event> = (0..1500)
+            .map(|i| {
+                let mut e = template.clone();
+                e.uid = format!("{i}@{source}");
+                e.recurrence_id = None;
+                e
+            })
+            .collect();
+        store
+            .apply(&state(source), Some(&evs), t(10))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.all_events().await.unwrap().len(), 4500);
+    corrupt().await;
+    match store.all_events().await {
+        Err(regiocal::store::StoreError::Corrupt { what, reason }) => {
+            assert!(what.contains("\"stadtbibliothek\""), "{what}");
+            assert!(reason.contains("EOF"), "{reason}");
+        }
+        other => panic!("expected Corrupt, got {:?}", other.map(|v| v.len())),
+    }
+    assert_eq!(store.source_events("museum").await.unwrap().len(), 1500);
+}
+
+/// Truncates the stored JSON of one event of `stadtbibliothek`.
+const CORRUPT_ONE: &str = "UPDATE events SET data = substr(data, 1, 40) \
+    WHERE source_id = 'stadtbibliothek' AND uid = '777@stadtbibliothek'";
+
+#[tokio::test]
+async fn sqlite_corrupt_row_names_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let store = SqliteStore::open(&path).await.unwrap();
+    corrupt_row_names_its_source(store, async || {
+        let url = format!("sqlite://{}", path.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let done = sqlx::query(CORRUPT_ONE).execute(&pool).await.unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        pool.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_corrupt_row_names_its_source() {
+    let Some(url) = common::postgres_or_skip("postgres_corrupt_row_names_its_source") else {
+        return;
+    };
+    let schema = common::unique_schema("corrupt_row");
+    let store = PgStore::open(&url, Some(&schema), 8).await.unwrap();
+    corrupt_row_names_its_source(store, async || {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let sql = format!("SET search_path TO \"{schema}\"; {CORRUPT_ONE}");
+        let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        pool.close().await;
+    })
+    .await;
+}
+
 /// Instantiates each suite test for both backends.
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
