@@ -117,7 +117,7 @@ const DECODE_CHUNK: usize = 1024;
 pub(crate) struct Decoder {
     chunk: Vec<RawEvent>,
     sent: usize,
-    tx: Option<std::sync::mpsc::Sender<(usize, Vec<RawEvent>)>>,
+    tx: Option<tokio::sync::mpsc::Sender<(usize, Vec<RawEvent>)>>,
     decoded: std::pin::Pin<Box<dyn Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send>>,
 }
 
@@ -125,9 +125,11 @@ type DecodedChunk = (usize, Result<Vec<StoredEvent>, StoreError>);
 
 impl Decoder {
     pub fn new() -> Decoder {
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<RawEvent>)>();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Bounded: when the backend reads faster than the threads decode, the reader waits
+        // instead of piling raw rows up in memory.
+        let (tx, rx) = tokio::sync::mpsc::channel::<(usize, Vec<RawEvent>)>(threads * 2);
         let decoded = crate::work::start_background(move || {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
             let rx = std::sync::Mutex::new(rx);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<DecodedChunk>();
             std::thread::scope(|scope| {
@@ -137,10 +139,10 @@ impl Decoder {
                         loop {
                             // The lock is held only while waiting for the next chunk.
                             let next = match rx.lock() {
-                                Ok(rx) => rx.recv(),
-                                Err(poisoned) => poisoned.into_inner().recv(),
+                                Ok(mut rx) => rx.blocking_recv(),
+                                Err(poisoned) => poisoned.into_inner().blocking_recv(),
                             };
-                            let Ok((n, raw)) = next else { break };
+                            let Some((n, raw)) = next else { break };
                             let events = raw.into_iter().map(RawEvent::decode).collect();
                             if done_tx.send((n, events)).is_err() {
                                 break;
@@ -170,19 +172,22 @@ impl Decoder {
             decoded: Box::pin(decoded),
         }
     }
-    /// Queues one raw event.
-    pub fn push(&mut self, raw: RawEvent) {
+    /// Queues one raw event; waits while the decoders are a few chunks behind.
+    pub async fn push(&mut self, raw: RawEvent) {
         self.chunk.push(raw);
         if self.chunk.len() >= DECODE_CHUNK {
-            self.send();
+            self.send().await;
         }
     }
 
-    fn send(&mut self) {
+    async fn send(&mut self) {
         let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(DECODE_CHUNK));
-        if let Some(tx) = &self.tx {
-            // The decoders only stop early on an error, which `finish` reports.
-            let _ = tx.send((self.sent, chunk));
+        if let Some(tx) = &self.tx
+            && tx.send((self.sent, chunk)).await.is_err()
+        {
+            // The decoders stopped early on an error, which `finish` reports; what is still
+            // read is dropped.
+            self.tx = None;
         }
         self.sent += 1;
     }
@@ -190,7 +195,7 @@ impl Decoder {
     /// Waits for the decoders; the first corrupt event is the error.
     pub async fn finish(mut self) -> Result<Vec<StoredEvent>, StoreError> {
         if !self.chunk.is_empty() {
-            self.send();
+            self.send().await;
         }
         // Closing the channel ends the decoders once it is drained.
         self.tx = None;
@@ -535,7 +540,7 @@ mod tests {
         let n = DECODE_CHUNK * 3 + 17;
         let mut decoder = Decoder::new();
         for raw in raw_rows(n) {
-            decoder.push(raw);
+            decoder.push(raw).await;
         }
         let out = decoder.finish().await.unwrap();
         assert_eq!(out.len(), n);
@@ -561,7 +566,7 @@ mod tests {
         rows[bad].data.truncate(half);
         let mut decoder = Decoder::new();
         for raw in rows {
-            decoder.push(raw);
+            decoder.push(raw).await;
         }
         match decoder.finish().await {
             Err(StoreError::Corrupt { what, reason }) => {

@@ -492,7 +492,7 @@ impl Store for PgStore {
         .fetch(&self.pool);
         let mut decoder = super::Decoder::new();
         while let Some(row) = rows.try_next().await? {
-            decoder.push(raw_from_row(&row)?);
+            decoder.push(raw_from_row(&row)?).await;
         }
         decoder.finish().await
     }

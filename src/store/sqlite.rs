@@ -557,7 +557,7 @@ impl Store for SqliteStore {
             let source: String = row.try_get(0)?;
             let joined: String = row.try_get(1)?;
             for record in joined.split(RECORD) {
-                decoder.push(raw_from_record(&source, record)?);
+                decoder.push(raw_from_record(&source, record)?).await;
             }
         }
         decoder.finish().await
