@@ -563,6 +563,52 @@ async fn postgres_corrupt_row_names_its_source() {
     .await;
 }
 
+async fn page_size(path: &std::path::Path) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let size = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    size
+}
+
+/// A new SQLite store is made of 16 KiB pages; a store made before keeps its pages and works.
+#[tokio::test]
+async fn sqlite_page_size_of_new_and_old_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.sqlite");
+    let store = SqliteStore::open(&new).await.unwrap();
+    store
+        .apply(&state("theater"), Some(&events()), t(10))
+        .await
+        .unwrap();
+    drop(store);
+    assert_eq!(page_size(&new).await, 16384);
+
+    let old = dir.path().join("old.sqlite");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&old)
+        .create_if_missing(true)
+        .page_size(4096);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+    sqlx::query("CREATE TABLE made_before (x)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let store = SqliteStore::open(&old).await.unwrap();
+    store
+        .apply(&state("theater"), Some(&events()), t(10))
+        .await
+        .unwrap();
+    assert_eq!(store.all_events().await.unwrap().len(), events().len());
+    drop(store);
+    assert_eq!(page_size(&old).await, 4096);
+}
+
 /// Instantiates each suite test for both backends.
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
