@@ -25,10 +25,14 @@
 #    the gzip ICS; --latency-correction), which leaves the CPU the ingest needs: wrk's closed
 #    loop saturates the server, and then the lowered-priority import work hardly runs;
 # 4. prints a Markdown table: req/s, p99, the ratios regiocal / nginx, and p99 during ingest /
-#    idle.
+#    idle;
+# 5. compares the figures with the stored baseline (scripts/load-baseline.py) and exits 1 when
+#    one measured against nginx in the same run is more than 20 % worse (SAVE_BASELINE=1
+#    stores this run as the baseline instead).
 #
 # Environment: DURATION (10) CONNS (64) SOURCES (100) EVENTS (540) PORT (18080) INGEST (daemon)
 #   EVERY (15) RATE (2000) GZ_RATE (20)
+#   BASELINE (benches/results/load-vs-nginx-baseline.tsv) SAVE_BASELINE=1 FIGURES (file)
 #   NGINX_PORT (18081) REGIOCAL_BENCH_SHARED (<repo>/../shared) WORK (new /tmp dir) KEEP_WORK=1
 set -euo pipefail
 
@@ -84,8 +88,15 @@ log "building the release binary"
 log "generating $SOURCES x $EVENTS events, two versions, in $WORK"
 python3 "$GEN" --feeds "$SOURCES" --events "$EVENTS" --seed 42 --out "$WORK/v1" >/dev/null
 python3 "$GEN" --feeds "$SOURCES" --events "$EVENTS" --seed 43 --out "$WORK/v2" >/dev/null
+# The first source (s000), which the ingest below leaves alone, is generated on its own without
+# copies: the generator copies events between the feeds of one run, and a copy of one of its
+# events in a changing feed would change its merged events, and so its filtered feed and ETag,
+# with every ingest (the 304 runs would get 200s).
+python3 "$GEN" --feeds 1 --events "$EVENTS" --seed 44 --dup-rate 0 --out "$WORK/v0" >/dev/null
 mkdir -p "$WORK/feeds"
 for f in "$WORK"/v1/*.ics; do cp "$f" "$WORK/feeds/"; done
+FIRST=$(basename "$(ls "$WORK"/feeds/*.ics | head -1)")
+cp "$WORK/v0/$FIRST" "$WORK/feeds/$FIRST"
 {
   printf '[calendar]\nname = "Load"\npast_days = %d\nfuture_days = 400\n' "$PAST_DAYS"
   printf '[store]\npath = "%s/store.sqlite"\npoll_interval = "1s"\n' "$WORK"
@@ -129,7 +140,6 @@ gzip -9 -k "$WORK/www/calendar.ics"
 etag_of() { curl -sD - -o /dev/null "$1" | awk -F': ' 'tolower($1)=="etag" {sub(/\r$/, "", $2); print $2}'; }
 ETAG=$(etag_of "$ICS_URL")
 # The one source the ingest below leaves alone.
-FIRST=$(basename "$(ls "$WORK"/feeds/*.ics | head -1)")
 SOURCE_ICS="$BASE/calendar.ics?source=s000"
 SOURCE_ETAG=$(etag_of "$SOURCE_ICS")
 OCC=$(curl -s "$BASE/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
@@ -188,7 +198,12 @@ for unit, f in (("us", 0.001), ("ms", 1), ("s", 1000)):
     if v.endswith(unit):
         print(round(float(v[:-len(unit)]) * f, 2)); break')
   local bad; bad=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$out")
-  ROWS+=("| $name | ${RPS[$name]} | ${P99[$name]} | ${bad:-0} |")
+  # Bytes per answer (headers included): tells 304s from 200s with a body.
+  local per; per=$(awk -v rps="${RPS[$name]}" '/^Transfer\/sec:/ {
+    v = $2; f = 1
+    if (v ~ /GB$/) f = 2^30; else if (v ~ /MB$/) f = 2^20; else if (v ~ /KB$/) f = 2^10
+    sub(/[KMG]?B$/, "", v); printf "%d", v * f / rps }' "$out")
+  ROWS+=("| $name | ${RPS[$name]} | ${P99[$name]} | ${per:-?} | ${bad:-0} |")
 }
 
 declare -A FP99 FBAD
@@ -200,16 +215,16 @@ fixed() { # name url rate [header...]
   log "oha $name ($rate req/s)"
   $PIN_LOAD oha -z "${DURATION}s" -q "$rate" -c 32 --latency-correction --no-tui \
     --output-format json "${args[@]}" "$url" >"$out" 2>/dev/null
-  read -r p99 bad rps < <(python3 - "$out" <<'PY'
+  read -r p99 bad rps ok < <(python3 - "$out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 codes = d.get("statusCodeDistribution") or {}
 bad = sum(n for c, n in codes.items() if not c.startswith(("2", "3"))) + sum((d.get("errorDistribution") or {}).values())
-print(round(d["latencyPercentiles"]["p99"] * 1000, 2), bad, round(d["summary"]["requestsPerSec"], 1))
+print(round(d["latencyPercentiles"]["p99"] * 1000, 2), bad, round(d["summary"]["requestsPerSec"], 1), codes.get("200", 0))
 PY
 )
   FP99[$name]=$p99; FBAD[$name]=$bad
-  FROWS+=("| $name | $rate | $rps | $p99 | $bad |")
+  FROWS+=("| $name | $rate | $rps | $p99 | $ok | $bad |")
 }
 
 run "nginx ics" "$NBASE/calendar.ics"
@@ -260,6 +275,11 @@ if [ "$HAVE_OHA" = 1 ]; then
   fixed "during ingest: filtered json" "$JSON_URL" "$RATE"
   fixed "during ingest: ics gzip" "$ICS_URL" "$GZ_RATE" "Accept-Encoding: gzip"
   FSWAPS=$(( $(swaps) - SWAPS_BEFORE ))
+if [ "$(etag_of "$SOURCE_ICS")" = "$SOURCE_ETAG" ]; then
+  SOURCE_STABLE="its ETag was the same before and after the runs under ingest; bytes/answer and the 200s of the fixed-rate runs show whether any answer carried a body"
+else
+  SOURCE_STABLE="**its ETag changed during the runs under ingest: the 304 runs under ingest measured 200s, not 304s**"
+fi
   FUPDATED=$(python3 -c "print(round(($(updated) - $UPDATED_BEFORE) / ($SOURCES - 1), 1))")
 fi
 run "during ingest: regiocal ics" "$ICS_URL"
@@ -287,10 +307,10 @@ cat <<EOF
 - machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average before: $(cut -d' ' -f1-3 /proc/loadavg)
 - $PINNED; wrk -t1 -c$CONNS -d${DURATION}s (closed loop); release build; nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
 - data: $SOURCES sources x $EVENTS events (gen_feeds.py seed 42), $OCC occurrences, calendar.ics $ICS_BYTES bytes ($GZ_BYTES gzip)
-- during ingest: $INGEST_TEXT, $((SOURCES - 1)) of them alternating between the seed 43 and seed 42 feeds (s000 stays, for the 304 runs); $INGESTS full ingests finished and $SWAPS snapshots were swapped in while measuring
+- during ingest: $INGEST_TEXT, $((SOURCES - 1)) of them alternating between the seed 43 and seed 42 feeds (s000 stays, for the 304 runs; $SOURCE_STABLE); $INGESTS full ingests finished and $SWAPS snapshots were swapped in while measuring
 
-| run | req/s | p99 ms | non-2xx/3xx |
-|---|---|---|---|
+| run | req/s | p99 ms | bytes/answer | non-2xx/3xx |
+|---|---|---|---|---|
 $(printf '%s\n' "${ROWS[@]}")
 
 | target | measured |
@@ -314,8 +334,8 @@ Fixed rate (oha -c32 --latency-correction, ${DURATION}s each, on CPU 1). During 
 runs under ingest $FUPDATED full ingests of the changing sources finished and $FSWAPS snapshots
 were swapped in.
 
-| run | target req/s | req/s | p99 ms | non-2xx/3xx or errors |
-|---|---|---|---|---|
+| run | target req/s | req/s | p99 ms | 200s | non-2xx/3xx or errors |
+|---|---|---|---|---|---|
 $(printf '%s\n' "${FROWS[@]}")
 
 | target | measured |
@@ -324,4 +344,32 @@ $(printf '%s\n' "${FROWS[@]}")
 | p99 during ingest / idle at a fixed rate, filtered JSON (<= 2) | $(ratio "${FP99[during ingest: filtered json]}" "${FP99[idle: filtered json]}") |
 | p99 during ingest / idle at a fixed rate, ICS gzip (<= 2) | $(ratio "${FP99[during ingest: ics gzip]}" "${FP99[idle: ics gzip]}") |
 EOF
+fi
+
+# Figures against the stored baseline (RELIABILITY.md section 4: fail on a regression of more
+# than 20 %, not on absolutes). SAVE_BASELINE=1 makes this run the baseline.
+FIGURES=${FIGURES:-$WORK/figures.tsv}
+{
+  printf 'ics_vs_nginx\t%s\n' "$(ratio "${RPS[regiocal ics]}" "${RPS[nginx ics]}")"
+  printf 'gzip_vs_nginx\t%s\n' "$(ratio "${RPS[regiocal ics gzip]}" "${RPS[nginx ics gzip]}")"
+  printf 'not_modified_vs_nginx\t%s\n' "$(ratio "${RPS[regiocal 304]}" "${RPS[nginx 304]}")"
+  printf 'filtered_json_p99_ms\t%s\n' "${P99[regiocal filtered json]}"
+  printf 'ingest_p99_ratio_ics\t%s\n' "$(ratio "${P99[during ingest: regiocal ics]}" "${P99[regiocal ics]}")"
+  printf 'ingest_p99_ratio_gzip\t%s\n' "$(ratio "${P99[during ingest: regiocal ics gzip]}" "${P99[regiocal ics gzip]}")"
+  printf 'ingest_p99_ratio_304\t%s\n' "$(ratio "${P99[during ingest: regiocal 304]}" "${P99[regiocal 304 one source]}")"
+  printf 'ingest_p99_ratio_filtered_ics\t%s\n' "$(ratio "${P99[during ingest: regiocal filtered ics]}" "${P99[regiocal filtered ics]}")"
+  printf 'ingest_p99_ratio_filtered_json\t%s\n' "$(ratio "${P99[during ingest: regiocal filtered json]}" "${P99[regiocal filtered json]}")"
+  if [ "$HAVE_OHA" = 1 ]; then
+    printf 'fixed_p99_ratio_304\t%s\n' "$(ratio "${FP99[during ingest: 304]}" "${FP99[idle: 304]}")"
+    printf 'fixed_p99_ratio_filtered_json\t%s\n' "$(ratio "${FP99[during ingest: filtered json]}" "${FP99[idle: filtered json]}")"
+    printf 'fixed_p99_ratio_gzip\t%s\n' "$(ratio "${FP99[during ingest: ics gzip]}" "${FP99[idle: ics gzip]}")"
+  fi
+} >"$FIGURES"
+BASELINE=${BASELINE:-$ROOT/benches/results/load-vs-nginx-baseline.tsv}
+if [ "${SAVE_BASELINE:-0}" = 1 ]; then
+  python3 "$ROOT/scripts/load-baseline.py" save "$FIGURES" "$BASELINE"
+elif [ -f "$BASELINE" ]; then
+  python3 "$ROOT/scripts/load-baseline.py" check "$FIGURES" "$BASELINE"
+else
+  log "no baseline at $BASELINE (SAVE_BASELINE=1 stores this run as one)"
 fi
