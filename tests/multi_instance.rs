@@ -18,7 +18,7 @@ const TICK: Duration = Duration::from_secs(5);
 struct Instance {
     child: Child,
     base: String,
-    /// Its log lines (RUST_LOG=regiocal=info), for the messages of failed assertions.
+    /// Its log lines (RUST_LOG=regiocal=debug), for the messages of failed assertions.
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -35,7 +35,7 @@ fn start(config: &std::path::Path) -> Instance {
         child: Command::new(env!("CARGO_BIN_EXE_regiocal"))
             .args(["serve", "--config"])
             .arg(config)
-            .env("RUST_LOG", "regiocal=info")
+            .env("RUST_LOG", "regiocal=debug")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
