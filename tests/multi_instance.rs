@@ -185,8 +185,12 @@ async fn three_instances_share_sources_and_take_over_from_a_dead_one() {
             "{path} fetched {} times in 4 ticks",
             windows.len()
         );
-        let distinct: std::collections::HashSet<_> = windows.iter().collect();
-        if distinct.len() != windows.len() {
+        // The first fetch is the start-up fetch of a source never fetched, off the cron grid;
+        // the tick right after it may be postponed by `min_interval` into the same window.
+        // From then on, at most one fetch per window.
+        let ticks = &windows[1..];
+        let distinct: std::collections::HashSet<_> = ticks.iter().collect();
+        if distinct.len() != ticks.len() {
             // What each instance logged about that source, to tell a retry after a failed
             // ingest from a run done twice.
             let id = path.trim_start_matches('/').trim_end_matches(".ics");

@@ -7,7 +7,7 @@
 //! schedule do not all fire at once. The next run is kept in the store, so a restart neither
 //! refetches everything nor forgets a due fetch.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Timelike, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use std::str::FromStr;
@@ -288,7 +288,15 @@ pub fn next_fetch(
             retry_after.map_or(backoff, |r| backoff.max(clamp(r)))
         }
     };
-    cron.max(now + to_chrono(delay))
+    // Rounded up to a whole second: the stores keep whole seconds, and a run stored rounded
+    // down could fall due before its minimum interval, even before the fetch that planned it
+    // has finished (the scheduler would then fetch the source again at once).
+    let next = cron.max(now + to_chrono(delay));
+    if next.nanosecond() == 0 {
+        next
+    } else {
+        next.trunc_subsecs(0) + Duration::seconds(1)
+    }
 }
 
 #[cfg(test)]
@@ -305,6 +313,48 @@ mod plan_tests {
         min_interval: Std::from_secs(300),
         max_interval: Std::from_secs(86_400),
     };
+
+    /// The stores keep whole seconds: a planned run is rounded up to one, never down, so it
+    /// is never due before the minimum interval (nor before the fetch planning it is over).
+    #[test]
+    fn planned_runs_are_whole_seconds_rounded_up() {
+        let s = Schedule::parse("*/5 * * * * *").unwrap();
+        let limits = Limits {
+            min_interval: Std::from_secs(1),
+            max_interval: Std::from_secs(86_400),
+        };
+        let now = at("2026-11-25T00:00:44.976Z");
+        let success = next_fetch(
+            &s,
+            "x",
+            now,
+            Berlin,
+            limits,
+            Plan::Success { fresh_for: None },
+        );
+        // The cron tick at :45 is sooner than the minimum interval (:45.976): :46, not :45.
+        assert_eq!(success, at("2026-11-25T00:00:46Z"));
+        let failure = Plan::Failure {
+            errors: 1,
+            retry_after: None,
+        };
+        let n = next_fetch(&s, "x", now, Berlin, limits, failure);
+        assert!(
+            n >= now + Duration::seconds(1) && n.nanosecond() == 0,
+            "{n}"
+        );
+        // A cron tick after the minimum interval stays as it is.
+        let now = at("2026-11-25T00:00:40.2Z");
+        let n = next_fetch(
+            &s,
+            "x",
+            now,
+            Berlin,
+            limits,
+            Plan::Success { fresh_for: None },
+        );
+        assert_eq!(n, at("2026-11-25T00:00:45Z"));
+    }
 
     #[test]
     fn hints_are_clamped_and_cron_is_a_floor() {
