@@ -168,23 +168,39 @@ pub fn announces_free_admission(title: &str, description: Option<&str>) -> bool 
     if !mentions(title) && !description.is_some_and(mentions) {
         return false;
     }
-    let text = [title, description.unwrap_or("")].join(" ");
-    let words: String = text
-        .to_lowercase()
-        .split(|c: char| {
-            c.is_whitespace() || c == '!' || c == '.' || c == ',' || c == '(' || c == ')'
-        })
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    FREE_PHRASES.iter().any(|p| {
-        words.match_indices(p).any(|(at, _)| {
-            // Whole words only: "eintritt freitags" is not "eintritt frei".
-            let end = at + p.len();
-            (at == 0 || words[..at].ends_with(' '))
-                && (end == words.len() || words[end..].starts_with(' '))
-        })
-    })
+    // The words of both, lower-cased and joined by single spaces, then every phrase found in
+    // one pass (overlapping matches too, so no whole-word occurrence hides behind another).
+    let mut words = String::with_capacity(title.len() + description.map_or(0, str::len) + 1);
+    for part in [title, description.unwrap_or("")] {
+        for word in part
+            .split(|c: char| {
+                c.is_whitespace() || c == '!' || c == '.' || c == ',' || c == '(' || c == ')'
+            })
+            .filter(|w| !w.is_empty())
+        {
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.extend(word.chars().flat_map(char::to_lowercase));
+        }
+    }
+    static PHRASES: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::LazyLock::new(|| aho_corasick::AhoCorasick::new(FREE_PHRASES).ok());
+    let whole_word = |at: usize, end: usize| {
+        // Whole words only: "eintritt freitags" is not "eintritt frei".
+        (at == 0 || words[..at].ends_with(' '))
+            && (end == words.len() || words[end..].starts_with(' '))
+    };
+    match PHRASES.as_ref() {
+        Some(phrases) => phrases
+            .find_overlapping_iter(&words)
+            .any(|m| whole_word(m.start(), m.end())),
+        None => FREE_PHRASES.iter().any(|p| {
+            words
+                .match_indices(p)
+                .any(|(at, _)| whole_word(at, at + p.len()))
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -280,5 +296,13 @@ mod tests {
             Some("Eintritt freitags 2 €")
         ));
         assert!(!announces_free_admission("Konzert", None));
+        // Phrases across the title and the description, and after a partial phrase.
+        assert!(announces_free_admission("Konzert, Eintritt", Some("frei.")));
+        assert!(announces_free_admission(
+            "Konzert",
+            Some("Eintritt freitags 2 €, samstags: Eintritt frei")
+        ));
+        assert!(!announces_free_admission("Konzert", Some("Eintrittfrei")));
+        assert!(announces_free_admission("KONZERT", Some("FREE OF CHARGE")));
     }
 }
