@@ -20,7 +20,7 @@
 use crate::geo::venues::{Registry as Gazetteer, contains_run};
 use crate::model::Geo;
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Matching settings (`[dedupe]` in the config).
 #[derive(Debug, Clone)]
@@ -251,9 +251,10 @@ pub fn cluster(
 ) -> Vec<Vec<usize>> {
     // Occurrences of one series share title and place: prepare each distinct one once.
     let mut title_keys: Vec<TitleKey> = Vec::new();
-    let mut title_ix: HashMap<&str, usize> = HashMap::new();
+    // Fast hashing (seeded per process): these maps see every candidate.
+    let mut title_ix: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     let mut venue_keys: Vec<VenueKey> = Vec::new();
-    let mut venue_ix: HashMap<PlaceText<'_>, usize> = HashMap::new();
+    let mut venue_ix: foldhash::HashMap<PlaceText<'_>, usize> = foldhash::HashMap::default();
     let mut keys: Vec<(usize, usize)> = Vec::with_capacity(cands.len());
     for c in cands {
         let t = *title_ix.entry(c.title).or_insert_with(|| {
@@ -285,7 +286,7 @@ pub fn cluster(
             })
         })
         .collect();
-    let mut source_ix: HashMap<&str, usize> = HashMap::new();
+    let mut source_ix: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     let sources: Vec<usize> = cands
         .iter()
         .map(|c| {
@@ -339,7 +340,8 @@ pub fn cluster(
         }
     }
     // All-day occurrences: against all-day and timed ones of the same date.
-    let mut by_date: HashMap<NaiveDate, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    let mut by_date: foldhash::HashMap<NaiveDate, (Vec<usize>, Vec<usize>)> =
+        foldhash::HashMap::default();
     for (i, c) in cands.iter().enumerate() {
         let slot = by_date
             .entry(c.all_day.unwrap_or(c.local_date))

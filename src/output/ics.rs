@@ -12,7 +12,7 @@ use crate::model::{EventTime, Occurrence, StoredEvent};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use icalendar::{Calendar, Component, Event as IcsEvent, EventLike, Property};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 /// Product identifier written into every feed.
 pub const PRODID: &str = "-//regiocal//regiocal 0.1//DE";
@@ -65,9 +65,9 @@ fn render_into(
     out: &mut impl std::fmt::Write,
 ) -> std::fmt::Result {
     let mut wanted: Vec<usize> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = vec![false; snap.series.len()];
     for row in snap.select(filter) {
-        if seen.insert(row.series) {
+        if !std::mem::replace(&mut seen[row.series], true) {
             wanted.push(row.series);
         }
     }

@@ -113,9 +113,9 @@ pub struct Snapshot {
     pub series: Vec<Series>,
     /// Sorted by start, then id.
     pub rows: Vec<Row>,
-    by_id: HashMap<String, usize>,
+    by_id: foldhash::HashMap<String, usize>,
     /// Ids of rows merged into another: old id -> the row that publishes it now.
-    aliases: HashMap<String, usize>,
+    aliases: foldhash::HashMap<String, usize>,
     pub sources: Vec<SourceInfo>,
     /// When the content last changed (from the store; never moves backwards).
     pub last_modified: DateTime<Utc>,
@@ -294,8 +294,9 @@ impl Snapshot {
             series,
             rows,
         } = parts;
-        let mut by_id = HashMap::with_capacity(rows.len());
-        let mut aliases = HashMap::new();
+        // Keyed by ids regiocal derived itself; a fast hasher (seeded per process).
+        let mut by_id = foldhash::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+        let mut aliases = foldhash::HashMap::default();
         for (i, r) in rows.iter().enumerate() {
             if r.visible() {
                 by_id.insert(r.id.clone(), i);
@@ -602,59 +603,85 @@ fn resolve_places(layers: &crate::geo::Layers, events: &[StoredEvent]) -> Vec<Pl
 pub fn group_series(events: &[StoredEvent]) -> Vec<Series> {
     // (source, uid) -> (master, overrides)
     type Members = (Option<usize>, Vec<usize>);
-    let mut groups: BTreeMap<(&str, &str), Members> = BTreeMap::new();
-    for (i, e) in events.iter().enumerate() {
-        let g = groups
-            .entry((e.source.as_str(), e.event.uid.as_str()))
-            .or_default();
+    fn key(e: &StoredEvent) -> (&str, &str) {
+        (e.source.as_str(), e.event.uid.as_str())
+    }
+    let add = |g: &mut Members, i: usize, e: &StoredEvent| {
         if e.event.recurrence_id.is_none() && g.0.is_none() {
             g.0 = Some(i);
         } else {
             g.1.push(i);
         }
-    }
-    let mut out = Vec::with_capacity(groups.len());
-    for ((source, uid), (master, overrides)) in groups {
-        match master {
-            Some(m) => out.push(Series {
-                source: source.into(),
-                master: m,
-                overrides,
-                public_uid: public_uid(source, uid),
-                hidden_instances: Vec::new(),
-            }),
-            None => {
-                for o in overrides {
-                    let rid = events[o]
-                        .event
-                        .recurrence_id
-                        .map(|r| recurrence_key(&r))
-                        .unwrap_or_default();
-                    out.push(Series {
-                        source: source.into(),
-                        master: o,
-                        overrides: vec![],
-                        public_uid: public_uid(source, &format!("{uid}\n{rid}")),
-                        hidden_instances: Vec::new(),
-                    });
-                }
+    };
+    let same = |a: &StoredEvent, b: &StoredEvent| key(a) == key(b);
+    // The store hands events over ordered by source and UID: then a series is a run of
+    // neighbours and needs no map. Any other order goes through the map (same series).
+    let sorted = events.windows(2).all(|w| key(&w[0]) <= key(&w[1]));
+    let mut out = Vec::with_capacity(if sorted {
+        events.chunk_by(same).count()
+    } else {
+        0
+    });
+    let mut emit = |(source, uid): (&str, &str), (master, overrides): Members| match master {
+        Some(m) => out.push(Series {
+            source: source.into(),
+            master: m,
+            overrides,
+            public_uid: public_uid(source, uid),
+            hidden_instances: Vec::new(),
+        }),
+        None => {
+            for o in overrides {
+                let rid = events[o]
+                    .event
+                    .recurrence_id
+                    .map(|r| recurrence_key(&r))
+                    .unwrap_or_default();
+                out.push(Series {
+                    source: source.into(),
+                    master: o,
+                    overrides: vec![],
+                    public_uid: public_uid(source, &format!("{uid}\n{rid}")),
+                    hidden_instances: Vec::new(),
+                });
             }
+        }
+    };
+    if sorted {
+        let mut at = 0;
+        for run in events.chunk_by(same) {
+            let mut g = Members::default();
+            for (k, e) in run.iter().enumerate() {
+                add(&mut g, at + k, e);
+            }
+            emit(key(&run[0]), g);
+            at += run.len();
+        }
+    } else {
+        let mut map: BTreeMap<(&str, &str), Members> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            add(map.entry(key(e)).or_default(), i, e);
+        }
+        for (k, g) in map {
+            emit(k, g);
         }
     }
     out
 }
 
 fn short_hash(parts: &[&str]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
         h.update([0]);
     }
-    h.finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut out = String::with_capacity(16);
+    for b in h.finalize().iter().take(8) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// The published UID of a series.
@@ -680,4 +707,106 @@ pub fn etag(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(source: &str, uid: &str, rid: Option<&str>) -> StoredEvent {
+        let at = |s: &str| EventTime::Date {
+            date: NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap(),
+        };
+        let mut event = Event::new(uid, "Titel", at("2026-12-01"), at("2026-12-02"));
+        if rid.is_none() {
+            event.rrule = Some("FREQ=DAILY;COUNT=5".into());
+        }
+        event.recurrence_id = rid.map(at);
+        StoredEvent {
+            source: source.into(),
+            event,
+            first_seen: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+            revision: 0,
+        }
+    }
+
+    /// Each series as (source, master UID and RECURRENCE-ID, overrides' RECURRENCE-IDs in
+    /// order, published UID), independent of where its events sit in the slice. (Overrides
+    /// keep the order they are given in.)
+    fn described(events: &[StoredEvent]) -> Vec<(String, String, Vec<String>, String)> {
+        let rid = |i: usize| {
+            let e = &events[i].event;
+            format!(
+                "{}/{:?}",
+                e.uid,
+                e.recurrence_id.as_ref().map(recurrence_key)
+            )
+        };
+        group_series(events)
+            .into_iter()
+            .map(|s| {
+                (
+                    s.source,
+                    rid(s.master),
+                    {
+                        let mut o: Vec<String> = s.overrides.iter().map(|&i| rid(i)).collect();
+                        o.sort();
+                        o
+                    },
+                    s.public_uid,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn series_are_the_same_from_store_order_and_any_other() {
+        // In store order (source, UID, RECURRENCE-ID): masters sort before their overrides.
+        let sorted = vec![
+            stored("a", "Konzert", None),
+            stored("a", "Konzert", Some("2026-12-02")),
+            stored("a", "Konzert", Some("2026-12-03")),
+            stored("a", "Lesung", Some("2026-12-04")),
+            stored("b", "Konzert", None),
+            stored("b", "Markt", None),
+        ];
+        let expected = described(&sorted);
+        assert_eq!(
+            expected,
+            vec![
+                (
+                    "a".to_string(),
+                    "Konzert/None".to_string(),
+                    vec![
+                        "Konzert/Some(\"20261202\")".to_string(),
+                        "Konzert/Some(\"20261203\")".to_string()
+                    ],
+                    public_uid("a", "Konzert"),
+                ),
+                (
+                    "a".to_string(),
+                    "Lesung/Some(\"20261204\")".to_string(),
+                    vec![],
+                    public_uid("a", "Lesung\n20261204"),
+                ),
+                (
+                    "b".to_string(),
+                    "Konzert/None".to_string(),
+                    vec![],
+                    public_uid("b", "Konzert")
+                ),
+                (
+                    "b".to_string(),
+                    "Markt/None".to_string(),
+                    vec![],
+                    public_uid("b", "Markt")
+                ),
+            ]
+        );
+        // Shuffled (an override before its master, sources interleaved): the same series.
+        let order = [2, 4, 0, 5, 3, 1];
+        let shuffled: Vec<StoredEvent> = order.iter().map(|&i| sorted[i].clone()).collect();
+        assert_eq!(described(&shuffled), expected);
+    }
 }
