@@ -117,6 +117,8 @@ pub struct Snapshot {
     /// Ids of rows merged into another: old id -> the row that publishes it now.
     aliases: foldhash::HashMap<String, usize>,
     pub sources: Vec<SourceInfo>,
+    /// Position of each source in `sources`, by id.
+    source_ix: foldhash::HashMap<String, usize>,
     /// When the content last changed (from the store; never moves backwards).
     pub last_modified: DateTime<Utc>,
     /// Series whose expansion hit the cap or the iteration budget.
@@ -207,9 +209,14 @@ impl Snapshot {
         // Only sources still configured are served; events that vanished from their source
         // are published as cancelled for `cancelled_days`, then no more.
         let keep_cancelled = chrono::Duration::days(i64::from(cal.cancelled_days));
+        let source_ix: foldhash::HashMap<String, usize> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
         let events: Vec<StoredEvent> = events
             .into_iter()
-            .filter(|e| config.source(&e.source).is_some())
+            .filter(|e| source_ix.contains_key(&e.source))
             .filter(|e| {
                 e.event
                     .withdrawn
@@ -324,6 +331,7 @@ impl Snapshot {
             by_id,
             aliases,
             sources,
+            source_ix,
             last_modified,
             truncated_series,
             unmatched_overrides: unmatched,
@@ -362,12 +370,22 @@ impl Snapshot {
             .flat_map(|f| std::iter::once(f.clone()).chain(self.vocabulary.map(f, &none)))
             .collect();
         // Only candidates from the index are looked at; each still passes every test below.
-        let candidates = self.occurrence_index().candidates(
-            range.start,
-            range.end,
-            (!filter.categories.is_empty()).then_some(&wanted[..]),
-            (!filter.sources.is_empty()).then_some(&filter.sources[..]),
-        );
+        // A filter the index cannot narrow (the whole window, any category and source: an
+        // export) walks the rows without it, so an export never builds the index.
+        let candidates: Box<dyn Iterator<Item = u32> + Send + 'a> = if filter.from.is_none()
+            && filter.to.is_none()
+            && filter.categories.is_empty()
+            && filter.sources.is_empty()
+        {
+            Box::new(0..u32::try_from(self.rows.len()).unwrap_or(u32::MAX))
+        } else {
+            self.occurrence_index().candidates(
+                range.start,
+                range.end,
+                (!filter.categories.is_empty()).then_some(&wanted[..]),
+                (!filter.sources.is_empty()).then_some(&filter.sources[..]),
+            )
+        };
         candidates
             .map(move |i| &self.rows[i as usize])
             .filter(move |r| {
@@ -554,7 +572,7 @@ impl Snapshot {
 
     /// The configured source with this id.
     pub fn source(&self, id: &str) -> Option<&SourceInfo> {
-        self.sources.iter().find(|s| s.id == id)
+        self.source_ix.get(id).map(|&i| &self.sources[i])
     }
 }
 
