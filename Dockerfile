@@ -7,6 +7,10 @@
 #   docker run -p 8080:8080 -v $PWD/my-config:/app/config -v regiocal-data:/app/data regiocal
 
 FROM rust:1.95-slim-bookworm AS build
+# make: the jemalloc allocator is built from source (the slim image has gcc, not make).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependency layer: build the dependency graph once with a stub crate, so source edits do not
 # rebuild every crate.

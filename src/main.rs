@@ -11,6 +11,14 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// jemalloc instead of the system allocator. An import or export allocates and frees millions
+/// of small strings: with glibc's malloc that took about a sixth of the CPU, and its
+/// fragmentation kept the export's peak higher. Measured at 100 feeds x 1,000 events: fetch
+/// and export each about 15 % faster, the export's peak 15 MB lower (docs/performance.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Open-data regional event calendar: pulls local feeds, merges them, serves one calendar.
 #[derive(Parser)]
 #[command(name = "regiocal", version)]
