@@ -366,7 +366,10 @@ async fn ingest_once<S: Store>(
     // Expanding both versions and matching identities is CPU work: in the background, like
     // parsing. (Identities are adopted even if the shrink guard then holds the feed back.)
     let cal = cfg.calendar.clone();
-    let (stored, mut events, old_future, new_future) = crate::work::background(move || {
+    let threshold = cfg.fetch.shrink_threshold_percent as usize;
+    // `Some((old, new))` when the feed shrinks past the guard. The new feed is only expanded
+    // when the stored one is large enough for the guard to apply (not on a first fetch).
+    let (stored, mut events, shrink) = crate::work::background(move || {
         let old_future = count_occurrences(
             stored
                 .iter()
@@ -376,16 +379,20 @@ async fn ingest_once<S: Store>(
             &cal,
             cap,
         );
-        let new_future = count_occurrences(events.iter(), &future, &cal, cap);
+        let shrink = (old_future >= SHRINK_MIN_FUTURE)
+            .then(|| {
+                (
+                    old_future,
+                    count_occurrences(events.iter(), &future, &cal, cap),
+                )
+            })
+            .filter(|&(old, new)| new * 100 < old * (100 - threshold.min(100)));
         let mut events = events;
         adopt_identities(&mut events, &stored);
-        (stored, events, old_future, new_future)
+        (stored, events, shrink)
     })
     .await;
-    let threshold = cfg.fetch.shrink_threshold_percent as usize;
-    let shrinks = old_future >= SHRINK_MIN_FUTURE
-        && new_future * 100 < old_future * (100 - threshold.min(100));
-    if shrinks {
+    if let Some((old_future, new_future)) = shrink {
         state.pending_shrink += 1;
         if state.pending_shrink < cfg.fetch.shrink_confirmations {
             let msg = format!(
