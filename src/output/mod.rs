@@ -779,6 +779,25 @@ mod tests {
     }
 
     #[test]
+    fn published_ids_are_stable() {
+        // Subscribers' calendars know events by these: they must never change. The first
+        // 8 bytes of SHA-256 over the NUL-terminated parts, in lower-case hex.
+        let uid = "konzert-2026@example.org";
+        assert_eq!(
+            public_uid("stadttheater", uid),
+            "stadttheater-8f17e82d920773e2@regiocal"
+        );
+        assert_eq!(single_id("stadttheater", uid, None), "8f17e82d920773e2");
+        let instance = EventTime::Utc {
+            utc: "2026-12-03T19:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(
+            occurrence_id("stadttheater", uid, &instance),
+            "1dc0ec2f2a0c8ce7"
+        );
+    }
+
+    #[test]
     fn series_are_the_same_from_store_order_and_any_other() {
         // In store order (source, UID, RECURRENCE-ID): masters sort before their overrides.
         let sorted = vec![
