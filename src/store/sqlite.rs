@@ -1,7 +1,7 @@
 //! The default store: an embedded SQLite file (bundled library, WAL mode, migrations embedded).
 
 use super::{ApplyStats, Claim, RawEvent, Store, StoreError};
-use crate::model::{Event, EventKey, SourceState, StoredEvent};
+use crate::model::{Event, EventKey, SourceState, StoredEvent, recurrence_key};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -177,12 +177,34 @@ const RECORD: char = '\u{1e}';
 const FIELD: char = '\u{1f}';
 
 /// Every stored event, one row per source in byte order of source id, each row the source's
-/// events (`first_seen`, `updated_at`, `revision`, `data`) in byte order of UID and
-/// RECURRENCE-ID, joined by [`RECORD`] and [`FIELD`]. Reads the primary key in order: no sort.
-const ALL_EVENTS_BY_SOURCE: &str = "SELECT source_id, group_concat(\
-        first_seen || char(31) || updated_at || char(31) || revision || char(31) || data, \
-        char(30) ORDER BY uid, recurrence_id) \
-    FROM events GROUP BY source_id ORDER BY source_id";
+/// events (`first_seen`, `updated_at`, `revision`, `data`) joined by [`RECORD`] and [`FIELD`].
+/// The inner query reads the primary key in order (no sort); `group_concat` keeps the order its
+/// input rows come in, which SQLite does not promise, so [`into_store_order`] checks it (an
+/// `ORDER BY` inside `group_concat` made SQLite sort every source's rows again: 0.2 s of a
+/// 0.5 s read at 102,340 events).
+const ALL_EVENTS_BY_SOURCE: &str = "SELECT source_id, group_concat(record, char(30)) FROM (\
+        SELECT source_id, \
+        first_seen || char(31) || updated_at || char(31) || revision || char(31) || data AS record \
+        FROM events ORDER BY source_id, uid, recurrence_id) \
+    GROUP BY source_id ORDER BY source_id";
+
+/// `events` in the store's order (source id, UID, RECURRENCE-ID key, each in byte order):
+/// returned as they are when already so, else sorted.
+fn into_store_order(mut events: Vec<StoredEvent>) -> Vec<StoredEvent> {
+    fn order(a: &StoredEvent, b: &StoredEvent) -> std::cmp::Ordering {
+        // The RECURRENCE-ID column holds `recurrence_key` ("" for none).
+        let rid = |e: &StoredEvent| e.event.recurrence_id.as_ref().map(recurrence_key);
+        a.source
+            .cmp(&b.source)
+            .then_with(|| a.event.uid.cmp(&b.event.uid))
+            .then_with(|| rid(a).unwrap_or_default().cmp(&rid(b).unwrap_or_default()))
+    }
+    if !events.is_sorted_by(|a, b| order(a, b).is_le()) {
+        tracing::debug!("Stored events came back out of key order; sorting them.");
+        events.sort_by(order);
+    }
+    events
+}
 
 /// One event of a row of [`ALL_EVENTS_BY_SOURCE`].
 fn raw_from_record(source: &str, record: &str) -> Result<RawEvent, StoreError> {
@@ -565,7 +587,7 @@ impl Store for SqliteStore {
                 decoder.push(raw_from_record(&source, record)?).await;
             }
         }
-        decoder.finish().await
+        Ok(into_store_order(decoder.finish().await?))
     }
 
     async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -701,5 +723,45 @@ impl Store for SqliteStore {
         )
         .fetch_one(&self.pool)
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EventTime;
+
+    fn stored(source: &str, uid: &str, rid: Option<&str>) -> StoredEvent {
+        let day = |s: &str| EventTime::Date {
+            date: chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap(),
+        };
+        let mut event = Event::new(uid, "Titel", day("2026-12-01"), day("2026-12-02"));
+        event.recurrence_id = rid.map(day);
+        StoredEvent {
+            source: source.into(),
+            event,
+            first_seen: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+            revision: 0,
+        }
+    }
+
+    #[test]
+    fn events_are_put_in_key_order_when_they_come_back_out_of_it() {
+        // Byte order: "B" < "a", "Z" < "ä"; the master ("" key) before its overrides.
+        let ordered = vec![
+            stored("a", "B", None),
+            stored("a", "a", None),
+            stored("a", "a", Some("2026-12-02")),
+            stored("a", "a", Some("2026-12-10")),
+            stored("a", "ä", None),
+            stored("b", "Z", Some("2026-12-03")),
+        ];
+        assert_eq!(into_store_order(ordered.clone()), ordered);
+        let shuffled: Vec<StoredEvent> = [3, 5, 0, 2, 4, 1]
+            .iter()
+            .map(|&i| ordered[i].clone())
+            .collect();
+        assert_eq!(into_store_order(shuffled), ordered);
     }
 }
