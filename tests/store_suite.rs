@@ -471,6 +471,41 @@ async fn large_store_reads_back_in_order<S: Store>(store: S) {
     }
 }
 
+/// The store is read a few sources at a time: with 8 sources (a multiple of the batch) and with
+/// 9 (a partial last batch), every source's events come back whole and in key order.
+async fn many_sources_read_back_whole<S: Store>(store: S) {
+    let template = events().remove(0);
+    let names = ["b9", "A", "ä", "b10", "a", "Z", "z-1", "museum", "theater"];
+    let mut stored: Vec<(String, String)> = Vec::new();
+    for (n, source) in names.iter().enumerate() {
+        let evs: Vec<Event> = (0..3 + n)
+            .map(|i| {
+                let mut e = template.clone();
+                e.uid = format!("{}-{source}", 20 - i);
+                e.recurrence_id = None;
+                e
+            })
+            .collect();
+        store
+            .apply(&state(source), Some(&evs), t(10))
+            .await
+            .unwrap();
+        stored.extend(evs.iter().map(|e| (source.to_string(), e.uid.clone())));
+        if n == 7 || n == 8 {
+            let mut want = stored.clone();
+            want.sort();
+            let got: Vec<(String, String)> = store
+                .all_events()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.source, e.event.uid))
+                .collect();
+            assert_eq!(got, want, "after {} sources", n + 1);
+        }
+    }
+}
+
 /// The reported size is the store's, and it grows with what is stored.
 async fn size_grows_with_events<S: Store>(store: S) {
     let empty = store.size_bytes().await.unwrap();
@@ -654,4 +689,5 @@ suite!(
     concurrent_writes_to_one_source,
     size_grows_with_events,
     large_store_reads_back_in_order,
+    many_sources_read_back_whole,
 );

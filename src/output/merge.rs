@@ -17,7 +17,7 @@ use crate::dedupe::{self, Candidate};
 use crate::model::{Event, EventTime, Occurrence, StoredEvent, local_to_utc, recurrence_key};
 use crate::overrides::{Fix, FixTime, Overrides, Target};
 use chrono_tz::Tz;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// The pieces of a snapshot while it is assembled.
 pub(super) struct Parts {
@@ -174,11 +174,18 @@ impl Parts {
         let visible: Vec<usize> = (0..self.rows.len())
             .filter(|&i| self.rows[i].visible())
             .collect();
-        let position: HashMap<&str, usize> = visible
-            .iter()
-            .enumerate()
-            .map(|(k, &ri)| (self.rows[ri].own_id.as_str(), k))
-            .collect();
+        // Where each visible row is among the candidates, by id: only needed to find the
+        // operator's merge and separate overrides.
+        let position: foldhash::HashMap<&str, usize> =
+            if config.overrides.merge.is_empty() && config.overrides.separate.is_empty() {
+                foldhash::HashMap::default()
+            } else {
+                visible
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &ri)| (self.rows[ri].own_id.as_str(), k))
+                    .collect()
+            };
         let mut groups = |lists: &[Vec<String>], what: &str| -> Vec<(usize, usize)> {
             let mut pairs = Vec::new();
             for ids in lists {
