@@ -411,3 +411,21 @@ impl SourceState {
         }
     }
 }
+
+/// A stored all-day event on 2026-12-01 for tests: `source`, `uid`, and an override of the
+/// instance on `rid` (a date) when given.
+#[cfg(test)]
+pub(crate) fn stored_for_test(source: &str, uid: &str, rid: Option<&str>) -> StoredEvent {
+    let day = |s: &str| EventTime::Date {
+        date: NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a test date"),
+    };
+    let mut event = Event::new(uid, "Titel", day("2026-12-01"), day("2026-12-02"));
+    event.recurrence_id = rid.map(day);
+    StoredEvent {
+        source: source.into(),
+        event,
+        first_seen: DateTime::UNIX_EPOCH,
+        updated_at: DateTime::UNIX_EPOCH,
+        revision: 0,
+    }
+}

@@ -439,23 +439,31 @@ async fn concurrent_writes_to_one_source<S: Store + Clone>(store: S) {
     }
 }
 
+/// `n` single events (copies of the first sample event) with the UIDs `uid(i)` gives.
+fn numbered(n: usize, uid: impl Fn(usize) -> String) -> Vec<Event> {
+    let template = events().remove(0);
+    (0..n)
+        .map(|i| Event {
+            uid: uid(i),
+            recurrence_id: None,
+            ..template.clone()
+        })
+        .collect()
+}
+
 /// A store larger than one decoding chunk (1,024 rows) comes back whole, in byte order of
 /// (source, UID, RECURRENCE-ID), on both backends.
 async fn large_store_reads_back_in_order<S: Store>(store: S) {
-    let template = events().remove(0);
     let mut stored = Vec::new();
     for (s, source) in ["museum", "Theater", "bürgerhaus"].iter().enumerate() {
         // UIDs in an order that is neither byte nor numeric order, with upper case and umlauts.
-        let evs: Vec<Event> = (0..1100)
-            .map(|i| {
-                let mut e = template.clone();
-                let prefix = ["z", "Ä", "a", "B"][(i * 7 + s) % 4];
-                e.uid = format!("{prefix}-{}@{source}", (i * 389) % 1100);
-                e.recurrence_id = None;
-                e.title = format!("{source} {i}");
-                e
-            })
-            .collect();
+        let mut evs = numbered(1100, |i| {
+            let prefix = ["z", "Ä", "a", "B"][(i * 7 + s) % 4];
+            format!("{prefix}-{}@{source}", (i * 389) % 1100)
+        });
+        for (i, e) in evs.iter_mut().enumerate() {
+            e.title = format!("{source} {i}");
+        }
         store
             .apply(&state(source), Some(&evs), t(10))
             .await
@@ -474,18 +482,10 @@ async fn large_store_reads_back_in_order<S: Store>(store: S) {
 /// The store is read a few sources at a time: with 8 sources (a multiple of the batch) and with
 /// 9 (a partial last batch), every source's events come back whole and in key order.
 async fn many_sources_read_back_whole<S: Store>(store: S) {
-    let template = events().remove(0);
     let names = ["b9", "A", "ä", "b10", "a", "Z", "z-1", "museum", "theater"];
     let mut stored: Vec<(String, String)> = Vec::new();
     for (n, source) in names.iter().enumerate() {
-        let evs: Vec<Event> = (0..3 + n)
-            .map(|i| {
-                let mut e = template.clone();
-                e.uid = format!("{}-{source}", 20 - i);
-                e.recurrence_id = None;
-                e
-            })
-            .collect();
+        let evs = numbered(3 + n, |i| format!("{}-{source}", 20 - i));
         store
             .apply(&state(source), Some(&evs), t(10))
             .await
@@ -532,16 +532,8 @@ async fn size_grows_with_events<S: Store>(store: S) {
 /// A stored row damaged outside regiocal (here: truncated JSON) fails the read with an error
 /// naming its source, on both backends; the other sources' rows are untouched.
 async fn corrupt_row_names_its_source<S: Store>(store: S, corrupt: impl AsyncFnOnce()) {
-    let template = events().remove(0);
     for source in ["museum", "stadtbibliothek", "theater"] {
-        let evs: Vec<Event> = (0..1500)
-            .map(|i| {
-                let mut e = template.clone();
-                e.uid = format!("{i}@{source}");
-                e.recurrence_id = None;
-                e
-            })
-            .collect();
+        let evs = numbered(1500, |i| format!("{i}@{source}"));
         store
             .apply(&state(source), Some(&evs), t(10))
             .await

@@ -7,7 +7,7 @@
 //! schedule do not all fire at once. The next run is kept in the store, so a restart neither
 //! refetches everything nor forgets a due fetch.
 
-use chrono::{DateTime, Duration, SubsecRound, Timelike, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use std::str::FromStr;
@@ -292,16 +292,14 @@ pub fn next_fetch(
     // down could fall due before its minimum interval, even before the fetch that planned it
     // has finished (the scheduler would then fetch the source again at once).
     let next = cron.max(now + to_chrono(delay));
-    if next.nanosecond() == 0 {
-        next
-    } else {
-        next.trunc_subsecs(0) + Duration::seconds(1)
-    }
+    // Only a date at the end of chrono's range cannot be rounded.
+    next.duration_round_up(Duration::seconds(1)).unwrap_or(next)
 }
 
 #[cfg(test)]
 mod plan_tests {
     use super::*;
+    use chrono::Timelike;
     use chrono_tz::Europe::Berlin;
     use std::time::Duration as Std;
 
@@ -323,17 +321,19 @@ mod plan_tests {
             min_interval: Std::from_secs(1),
             max_interval: Std::from_secs(86_400),
         };
+        let after_success = |now| {
+            next_fetch(
+                &s,
+                "x",
+                now,
+                Berlin,
+                limits,
+                Plan::Success { fresh_for: None },
+            )
+        };
         let now = at("2026-11-25T00:00:44.976Z");
-        let success = next_fetch(
-            &s,
-            "x",
-            now,
-            Berlin,
-            limits,
-            Plan::Success { fresh_for: None },
-        );
         // The cron tick at :45 is sooner than the minimum interval (:45.976): :46, not :45.
-        assert_eq!(success, at("2026-11-25T00:00:46Z"));
+        assert_eq!(after_success(now), at("2026-11-25T00:00:46Z"));
         let failure = Plan::Failure {
             errors: 1,
             retry_after: None,
@@ -344,16 +344,10 @@ mod plan_tests {
             "{n}"
         );
         // A cron tick after the minimum interval stays as it is.
-        let now = at("2026-11-25T00:00:40.2Z");
-        let n = next_fetch(
-            &s,
-            "x",
-            now,
-            Berlin,
-            limits,
-            Plan::Success { fresh_for: None },
+        assert_eq!(
+            after_success(at("2026-11-25T00:00:40.2Z")),
+            at("2026-11-25T00:00:45Z")
         );
-        assert_eq!(n, at("2026-11-25T00:00:45Z"));
     }
 
     #[test]

@@ -731,22 +731,13 @@ pub fn etag(body: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// A stored event; a master (no `rid`) repeats daily.
     fn stored(source: &str, uid: &str, rid: Option<&str>) -> StoredEvent {
-        let at = |s: &str| EventTime::Date {
-            date: NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap(),
-        };
-        let mut event = Event::new(uid, "Titel", at("2026-12-01"), at("2026-12-02"));
+        let mut e = crate::model::stored_for_test(source, uid, rid);
         if rid.is_none() {
-            event.rrule = Some("FREQ=DAILY;COUNT=5".into());
+            e.event.rrule = Some("FREQ=DAILY;COUNT=5".into());
         }
-        event.recurrence_id = rid.map(at);
-        StoredEvent {
-            source: source.into(),
-            event,
-            first_seen: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-            revision: 0,
-        }
+        e
     }
 
     /// Each series as (source, master UID and RECURRENCE-ID, overrides' RECURRENCE-IDs in

@@ -746,22 +746,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EventTime;
-
-    fn stored(source: &str, uid: &str, rid: Option<&str>) -> StoredEvent {
-        let day = |s: &str| EventTime::Date {
-            date: chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap(),
-        };
-        let mut event = Event::new(uid, "Titel", day("2026-12-01"), day("2026-12-02"));
-        event.recurrence_id = rid.map(day);
-        StoredEvent {
-            source: source.into(),
-            event,
-            first_seen: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-            revision: 0,
-        }
-    }
+    use crate::model::stored_for_test as stored;
 
     #[test]
     fn events_are_put_in_key_order_when_they_come_back_out_of_it() {
