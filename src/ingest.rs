@@ -77,7 +77,15 @@ pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig
     match fetcher.fetch(source, None).await {
         Err(e) => report.fail(e.to_string()),
         Ok(Fetched::NotModified(_)) => report.outcome = Outcome::Unchanged,
-        Ok(Fetched::Body(body)) => match read_feed(cfg, fetcher, source, body).await {
+        Ok(Fetched::Body(body)) => match read_feed(
+            cfg,
+            fetcher,
+            source,
+            content_hasher(cfg, source, &body.bytes),
+            body,
+        )
+        .await
+        {
             Ok(feed) => {
                 report.outcome = Outcome::Updated;
                 report.events = feed.events.len();
@@ -111,20 +119,28 @@ pub struct Feed {
     pub unmapped_categories: Vec<(String, usize)>,
 }
 
+/// The content hash's state after the normalisation settings and a feed's first page: what
+/// tells an unchanged feed from a changed one before anything is parsed.
+fn content_hasher(cfg: &Config, source: &SourceConfig, first_page: &[u8]) -> Sha256 {
+    Sha256::new()
+        .chain_update(normalize_fingerprint(cfg, source).as_bytes())
+        .chain_update(first_page)
+}
+
 /// Parses a first body and, for paginated formats, fetches and parses the following pages;
-/// then normalises the events.
+/// then normalises the events. `hasher` is [`content_hasher`] over the first body; the
+/// following pages are added to it.
 pub async fn read_feed(
     cfg: &Config,
     fetcher: &Fetcher,
     source: &SourceConfig,
+    mut hasher: Sha256,
     first: Body,
 ) -> Result<Feed, String> {
     let mut url = match &source.location {
         SourceLocation::Http(u) => Some(u.clone()),
         SourceLocation::File(_) | SourceLocation::Push => None,
     };
-    let mut hasher = Sha256::new();
-    hasher.update(normalize_fingerprint(cfg, source).as_bytes());
     let mut events = Vec::new();
     let mut warnings = Vec::new();
     let mut body = first;
@@ -142,7 +158,9 @@ pub async fn read_feed(
         let (bytes, content_type) = (std::mem::take(&mut body.bytes), body.content_type.take());
         let stage = Instant::now();
         let (parsed, hashed) = crate::work::background(move || {
-            hasher.update(&bytes);
+            if pages > 1 {
+                hasher.update(&bytes);
+            }
             let ctx = ParseContext {
                 default_tz: tz,
                 mapping: mapping.as_ref(),
@@ -204,7 +222,7 @@ pub async fn read_feed(
         events,
         warnings,
         pages,
-        hash: hex(&hasher.finalize()),
+        hash: hex::encode(hasher.finalize()),
         unmapped_categories,
     })
 }
@@ -299,10 +317,8 @@ async fn ingest_once<S: Store>(
     state.next_run = Some(plan(Plan::Success {
         fresh_for: body.cache.fresh_for,
     }));
-    let hash = hex(&Sha256::new()
-        .chain_update(normalize_fingerprint(cfg, source).as_bytes())
-        .chain_update(&body.bytes)
-        .finalize());
+    let hasher = content_hasher(cfg, source, &body.bytes);
+    let hash = hex::encode(hasher.clone().finalize());
     if state.content_hash.as_deref() == Some(hash.as_str()) && state.pending_shrink == 0 {
         record_success(&mut state, now);
         state.etag = body.etag;
@@ -313,7 +329,7 @@ async fn ingest_once<S: Store>(
         return Ok(report);
     }
     let (etag, last_modified) = (body.etag.clone(), body.last_modified.clone());
-    let feed = match read_feed(cfg, fetcher, source, body).await {
+    let feed = match read_feed(cfg, fetcher, source, hasher, body).await {
         Ok(feed) => feed,
         Err(e) => return record_failure(store, state, report, e, None, plan).await,
     };
@@ -666,8 +682,4 @@ fn normalize_fingerprint(cfg: &Config, source: &SourceConfig) -> String {
         map,
         cfg.vocabulary.fingerprint()
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -8,6 +8,7 @@ use common::{Reply, StubServer};
 use regiocal::app::App;
 use regiocal::config::FormatChoice;
 use regiocal::format::{self, Format, FormatError, ParseContext, Parsed};
+use regiocal::ingest::Outcome;
 use regiocal::model::{Address, Event, EventTime, Geo, Organizer, Status};
 use regiocal::store::Store;
 
@@ -387,6 +388,51 @@ async fn follows_pagination_end_to_end() {
         .map(|s| s.event.uid.as_str())
         .collect();
     assert_eq!(cancelled, [format!("{RIS}/meeting/2103")]);
+}
+
+/// The content hash covers every page: the same pages again are unchanged, and a change on
+/// the second page alone is picked up.
+#[tokio::test]
+async fn a_change_on_a_later_page_is_seen() {
+    let stub = StubServer::start().await;
+    serve_pages(&stub);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cfg) = common::write_config(
+        dir.path(),
+        &format!(
+            "{}format = \"oparl\"\n",
+            common::source_block("rat", &stub.url("/oparl/meetings"))
+        ),
+    );
+    let app = App::open(cfg).await.unwrap();
+    let first = &app.fetch_all(None, |_| {}).await.unwrap()[0];
+    assert_eq!((first.outcome, first.pages), (Outcome::Updated, 2));
+
+    let again = &app.fetch_all(None, |_| {}).await.unwrap()[0];
+    assert_eq!((again.outcome, again.pages), (Outcome::Unchanged, 2));
+
+    let page2 = String::from_utf8(common::fixture("oparl/meetings-page2.json")).unwrap();
+    let renamed = page2.replace("\"13. Sitzung des Rates", "\"Neu: 13. Sitzung des Rates");
+    assert_ne!(renamed, page2);
+    stub.script(
+        "/oparl/meetings2",
+        vec![Reply::Feed {
+            body: renamed.into_bytes(),
+            etag: None,
+        }],
+    );
+    let changed = &app.fetch_all(None, |_| {}).await.unwrap()[0];
+    assert_eq!(changed.error, None);
+    assert_eq!((changed.outcome, changed.pages), (Outcome::Updated, 2));
+    let stored = app.store.source_events("rat").await.unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|s| s.event.title.starts_with("Neu: "))
+            .count(),
+        1,
+        "the renamed meeting on page 2 is stored"
+    );
 }
 
 #[tokio::test]

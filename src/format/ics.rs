@@ -492,8 +492,7 @@ pub fn fallback_uid(start: &EventTime, title: &str) -> String {
         .filter(|c| c.is_alphanumeric())
         .collect();
     let digest = Sha256::digest(format!("{}\n{norm}", recurrence_key(start)).as_bytes());
-    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("fallback:{hex}")
+    format!("fallback:{}", hex::encode(&digest[..12]))
 }
 
 /// End time in the same kind as the start (a DATE start with a DATE-TIME end becomes dates).

@@ -348,11 +348,7 @@ impl Vocabulary {
             }
             h.update(b"\n");
         }
-        h.finalize()
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(&h.finalize()[..8])
     }
 
     /// Whether `id` is a category of the vocabulary.

@@ -688,18 +688,12 @@ pub fn group_series(events: &[StoredEvent]) -> Vec<Series> {
 }
 
 fn short_hash(parts: &[&str]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
         h.update([0]);
     }
-    let mut out = String::with_capacity(16);
-    for b in h.finalize().iter().take(8) {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    out
+    hex::encode(&h.finalize()[..8])
 }
 
 /// The published UID of a series.
@@ -723,8 +717,7 @@ pub fn occurrence_id(source: &str, uid: &str, instance: &EventTime) -> String {
 /// Strong ETag (quoted) for a body.
 pub fn etag(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 #[cfg(test)]

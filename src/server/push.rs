@@ -68,13 +68,9 @@ pub fn router() -> Router<AppState> {
 pub fn new_token() -> Result<(String, String), getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    let token = format!("rc_{}", hex(&bytes));
-    let digest = hex(&Sha256::digest(token.as_bytes()));
+    let token = format!("rc_{}", hex::encode(bytes));
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
     Ok((token, digest))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The actor a request's bearer token belongs to, allowed to write `source`.

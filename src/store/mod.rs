@@ -88,14 +88,7 @@ impl Encoded {
 /// The first 128 bits of the SHA-256 of an event's JSON, in hex.
 pub(crate) fn hash_json(json: &str) -> String {
     use sha2::{Digest, Sha256};
-    use std::fmt::Write;
-    let digest = Sha256::digest(json.as_bytes());
-    let mut out = String::with_capacity(32);
-    for b in digest.iter().take(16) {
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    hex::encode(&Sha256::digest(json.as_bytes())[..16])
 }
 
 /// Encodes a feed's events for [`Store::apply`] in the background: serialising and hashing a

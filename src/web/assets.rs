@@ -105,11 +105,7 @@ pub fn version() -> &'static str {
             h.update([0]);
             h.update(a.body.bytes());
         }
-        h.finalize()
-            .iter()
-            .take(5)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(&h.finalize()[..5])
     })
 }
 
