@@ -181,7 +181,13 @@ pub fn announces_free_admission(title: &str, description: Option<&str>) -> bool 
             if !words.is_empty() {
                 words.push(' ');
             }
-            words.extend(word.chars().flat_map(char::to_lowercase));
+            if word.is_ascii() {
+                let at = words.len();
+                words.push_str(word);
+                words[at..].make_ascii_lowercase();
+            } else {
+                words.extend(word.chars().flat_map(char::to_lowercase));
+            }
         }
     }
     static PHRASES: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
