@@ -130,7 +130,7 @@ fn content_hasher(cfg: &Config, source: &SourceConfig, first_page: &[u8]) -> Sha
 /// Parses a first body and, for paginated formats, fetches and parses the following pages;
 /// then normalises the events. `hasher` is [`content_hasher`] over the first body; the
 /// following pages are added to it.
-pub async fn read_feed(
+async fn read_feed(
     cfg: &Config,
     fetcher: &Fetcher,
     source: &SourceConfig,
