@@ -11,9 +11,9 @@
 #   regiocal : rm store; regiocal fetch; regiocal export --format ics --format json --out OUT
 #              (two processes, fresh SQLite store every run; one snapshot for both files)
 #   sha1sum  : cat DATA/*.ics | sha1sum (reading and hashing the same bytes: the floor)
-#              (three processes, fresh SQLite store every run)
-# and, separately, each regiocal step. Peak RSS comes from /usr/bin/time -v around every timed
-# process (max over runs; for regiocal the max over its three processes). The table (medians,
+# and, separately, each regiocal step, plus a refetch of the unchanged feeds (the hourly poll).
+# Peak RSS comes from /usr/bin/time -v around every timed process (max over runs; for regiocal
+# the max over its two processes). The table (medians,
 # python/regiocal ratio) is printed and written to benches/results/compare-<UTC date>.md.
 #
 # Environment:
@@ -178,6 +178,10 @@ for spec in "${SIZES[@]}"; do
       fetch "$RC fetch --config $cfg/regiocal.toml >/dev/null"
     timeit "$WORK/hf-$name-export.json" "$RC_RUNS" 1 "" \
       export "$RC export --config $cfg/regiocal.toml --format ics --format json --out $WORK/export-$name 2>/dev/null"
+    # The hourly poll: every feed fetched again, unchanged (read, hashed, found equal, state
+    # saved), with the store the steps above left behind; compared with sha1sum of the same bytes.
+    timeit "$WORK/hf-$name-refetch.json" "$RC_RUNS" 1 "" \
+      refetch "$RC fetch --config $cfg/regiocal.toml >/dev/null"
   else
     timeit "$WORK/hf-$name.json" "$runs" "$warm" "" python "$pycmd"
   fi
@@ -233,9 +237,12 @@ for name in sizes:
         name, t["vevents"], t["bytes_ics"] / 1e6, runs, f(py), f(rc, "%.3f"), f(sha, "%.3f"),
         f(ratio, "%.1f×"), f(vs_sha, "%.1f×"), f(py_rss, "%.0f"), f(rc_rss, "%.0f")))
     st = load(os.path.join(W, "hf-%s-fetch.json" % name)); st.update(load(os.path.join(W, "hf-%s-export.json" % name)))
+    st.update(load(os.path.join(W, "hf-%s-refetch.json" % name)))
     if st:
-        steps.append("| %s | %s | %s | %s / %s |" % (
+        refetch = st.get("refetch", {}).get("median")
+        steps.append("| %s | %s | %s | %s | %s | %s / %s |" % (
             name, f(st.get("fetch", {}).get("median"), "%.3f"), f(st.get("export", {}).get("median"), "%.3f"),
+            f(refetch, "%.3f"), f(refetch / sha if refetch and sha else None, "%.1f×"),
             f(rc_steps["fetch"], "%.0f"), f(rc_steps["export"], "%.0f")))
     if not ok:
         fetch = open(os.path.join(W, "out", name, "rc", "fetch.txt")).read().strip().splitlines()
@@ -306,8 +313,11 @@ md = ["# regiocal vs Python baseline, end to end (%s)" % env["DATE"], "",
       "| size | VEVENTs | ICS MB | runs | python median s | regiocal median s | sha1sum median s | python/regiocal (≥ 100×) | regiocal/sha1sum (≤ 3×) | python peak RSS MB | regiocal peak RSS MB (< 300) |",
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows
 if steps:
-    md += ["", "regiocal steps (hyperfine medians, %s runs each; fetch with a fresh store) and peak RSS per process:" % env.get("RC_RUNS", "10"), "",
-           "| size | fetch s | export (ics + json) s | peak RSS MB fetch / export |", "|---|---:|---:|---:|"] + steps
+    md += ["", "regiocal steps (hyperfine medians, %s runs each; fetch with a fresh store; refetch = every feed "
+           "fetched again unchanged, the hourly poll, against the store the other steps left; its ratio to the "
+           "sha1sum median above) and peak RSS per process of the pipeline:" % env.get("RC_RUNS", "10"), "",
+           "| size | fetch s | export (ics + json) s | refetch (unchanged) s | refetch / sha1sum | peak RSS MB fetch / export |",
+           "|---|---:|---:|---:|---:|---:|"] + steps
 md += ["", "## Output checks", ""] + checks
 if notes:
     md += ["", "## Not measured", ""] + notes

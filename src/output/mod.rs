@@ -113,9 +113,8 @@ pub struct Snapshot {
     pub series: Vec<Series>,
     /// Sorted by start, then id.
     pub rows: Vec<Row>,
-    by_id: foldhash::HashMap<String, usize>,
-    /// Ids of rows merged into another: old id -> the row that publishes it now.
-    aliases: foldhash::HashMap<String, usize>,
+    /// Rows by public id, built on first use (an export never looks rows up by id).
+    ids: std::sync::OnceLock<IdLookup>,
     pub sources: Vec<SourceInfo>,
     /// Position of each source in `sources`, by id.
     source_ix: foldhash::HashMap<String, usize>,
@@ -137,6 +136,32 @@ pub struct Snapshot {
     pub geo: std::sync::Arc<crate::geo::Layers>,
     /// Stops and bike stations (`[transit]`).
     pub transit: Option<std::sync::Arc<crate::transit::Transit>>,
+}
+
+/// Rows by id: published rows by their public id, and the ids of rows merged into another
+/// (old id -> the row that publishes it now). Keyed by ids regiocal derived itself, so with a
+/// fast hasher (seeded per process).
+struct IdLookup {
+    by_id: foldhash::HashMap<Box<str>, usize>,
+    aliases: foldhash::HashMap<Box<str>, usize>,
+}
+
+impl IdLookup {
+    fn build(rows: &[Row]) -> IdLookup {
+        let mut by_id = foldhash::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+        let mut aliases = foldhash::HashMap::default();
+        for (i, r) in rows.iter().enumerate() {
+            if r.visible() {
+                by_id.insert(r.id.as_str().into(), i);
+                if r.own_id != r.id {
+                    aliases.insert(r.own_id.as_str().into(), i);
+                }
+            } else if let Some(into) = r.merged_into {
+                aliases.insert(r.own_id.as_str().into(), into);
+            }
+        }
+        IdLookup { by_id, aliases }
+    }
 }
 
 /// Filters shared by every output (`from`/`to` are dates in the calendar's zone, inclusive).
@@ -301,19 +326,6 @@ impl Snapshot {
             series,
             rows,
         } = parts;
-        // Keyed by ids regiocal derived itself; a fast hasher (seeded per process).
-        let mut by_id = foldhash::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
-        let mut aliases = foldhash::HashMap::default();
-        for (i, r) in rows.iter().enumerate() {
-            if r.visible() {
-                by_id.insert(r.id.clone(), i);
-                if r.own_id != r.id {
-                    aliases.insert(r.own_id.clone(), i);
-                }
-            } else if let Some(into) = r.merged_into {
-                aliases.insert(r.own_id.clone(), into);
-            }
-        }
         let places = resolve_places(&config.geo, &events);
         let newest = events.iter().map(|e| e.updated_at).max();
         let last_modified = last_change.max(newest).unwrap_or(DateTime::UNIX_EPOCH);
@@ -328,8 +340,7 @@ impl Snapshot {
             events,
             series,
             rows,
-            by_id,
-            aliases,
+            ids: std::sync::OnceLock::new(),
             sources,
             source_ix,
             last_modified,
@@ -425,9 +436,16 @@ impl Snapshot {
     }
 
     /// Builds the lookup structures that requests would otherwise build on first use (the
-    /// occurrence index), so no request pays for them: called before a snapshot is swapped in.
+    /// occurrence index and the rows by id), so no request pays for them: called before a
+    /// snapshot is swapped in.
     pub fn prepare(&self) {
         self.occurrence_index();
+        self.id_lookup();
+    }
+
+    /// The rows by id, built once per snapshot.
+    fn id_lookup(&self) -> &IdLookup {
+        self.ids.get_or_init(|| IdLookup::build(&self.rows))
     }
 
     /// The occurrence index, built once per snapshot.
@@ -544,13 +562,13 @@ impl Snapshot {
 
     /// The published row with this public id.
     pub fn row(&self, id: &str) -> Option<&Row> {
-        self.by_id.get(id).map(|&i| &self.rows[i])
+        self.id_lookup().by_id.get(id).map(|&i| &self.rows[i])
     }
 
     /// For the id of an occurrence that is now published under another id (merged into another
     /// source's event): the row that publishes it.
     pub fn alias(&self, id: &str) -> Option<&Row> {
-        self.aliases.get(id).map(|&i| &self.rows[i])
+        self.id_lookup().aliases.get(id).map(|&i| &self.rows[i])
     }
 
     /// The members of a published row: the row itself, then those merged into it.
