@@ -264,47 +264,8 @@ impl Snapshot {
         let mut parts = merge::Parts::new(events);
         let mut unmatched = parts.fix_series(&config.overrides);
         parts.series = group_series(&parts.events);
-        let mut truncated_series = 0;
-        for (si, s) in parts.series.iter().enumerate() {
-            let master = &parts.events[s.master].event;
-            let overrides: Vec<&Event> = s
-                .overrides
-                .iter()
-                .map(|&i| &parts.events[i].event)
-                .collect();
-            let exp = recurrence::expand(
-                master,
-                &overrides,
-                &window,
-                cal.timezone,
-                cal.max_occurrences_per_series,
-            );
-            if exp.truncated {
-                truncated_series += 1;
-                tracing::warn!(source = %s.source, uid = %master.uid, "Recurrence expansion capped.");
-            }
-            for (occ, from) in exp.occurrences {
-                let event = from.map(|i| s.overrides[i]).unwrap_or(s.master);
-                // A single event keeps its id when it moves; an instance of a series is
-                // identified by its original start.
-                let id = if master.is_recurring() {
-                    occurrence_id(&s.source, &master.uid, &occ.instance)
-                } else {
-                    single_id(&s.source, &master.uid, master.recurrence_id.as_ref())
-                };
-                parts.rows.push(Row {
-                    own_id: id.clone(),
-                    id,
-                    series: si,
-                    event,
-                    occurrence: occ,
-                    merged: Vec::new(),
-                    merged_into: None,
-                    hidden: false,
-                    provenance: Vec::new(),
-                });
-            }
-        }
+        let (rows, truncated_series) = expand_all(&parts.events, &parts.series, &window, cal);
+        parts.rows = rows;
         unmatched.extend(parts.fix_rows(&config.overrides, cal.timezone));
         // Unstable (no buffer of half the rows); the keys after the id only order rows that
         // are the same occurrence, deterministically.
@@ -599,6 +560,93 @@ impl Snapshot {
 pub fn free_admission(ev: &Event) -> Option<bool> {
     ev.free
         .or_else(|| (!ev.offers.is_empty()).then(|| ev.offers.iter().all(|o| o.price == Some(0.0))))
+}
+
+/// The rows of every series in the window, in series order, and how many series hit the
+/// expansion cap. Expanded on every core, each taking a contiguous run of the series: the runs'
+/// rows are moved into one vector of the exact size, so the result holds no spare capacity and
+/// the expansion never needs more than the rows' size again beside them.
+fn expand_all(
+    events: &[StoredEvent],
+    series: &[Series],
+    window: &Window,
+    cal: &crate::config::CalendarConfig,
+) -> (Vec<Row>, usize) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Small calendars are not worth a thread.
+    let threads = if series.len() < 4096 { 1 } else { threads };
+    let per_thread = series.len().div_ceil(threads).max(1);
+    let parts: Vec<(Vec<Row>, usize)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..series.len())
+            .step_by(per_thread)
+            .map(|first| {
+                let end = (first + per_thread).min(series.len());
+                scope.spawn(move || expand_range(events, series, first..end, window, cal))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut rows = Vec::with_capacity(parts.iter().map(|(r, _)| r.len()).sum());
+    let mut truncated = 0;
+    for (part, capped) in parts {
+        rows.extend(part);
+        truncated += capped;
+    }
+    (rows, truncated)
+}
+
+/// The rows of the series in `range` (see [`expand_all`]).
+fn expand_range(
+    events: &[StoredEvent],
+    series: &[Series],
+    range: std::ops::Range<usize>,
+    window: &Window,
+    cal: &crate::config::CalendarConfig,
+) -> (Vec<Row>, usize) {
+    // At least one row per series in the window, most of them exactly one.
+    let mut rows = Vec::with_capacity(range.len());
+    let mut truncated = 0;
+    for si in range {
+        let s = &series[si];
+        let master = &events[s.master].event;
+        let overrides: Vec<&Event> = s.overrides.iter().map(|&i| &events[i].event).collect();
+        let exp = recurrence::expand(
+            master,
+            &overrides,
+            window,
+            cal.timezone,
+            cal.max_occurrences_per_series,
+        );
+        if exp.truncated {
+            truncated += 1;
+            tracing::warn!(source = %s.source, uid = %master.uid, "Recurrence expansion capped.");
+        }
+        for (occ, from) in exp.occurrences {
+            let event = from.map(|i| s.overrides[i]).unwrap_or(s.master);
+            // A single event keeps its id when it moves; an instance of a series is
+            // identified by its original start.
+            let id = if master.is_recurring() {
+                occurrence_id(&s.source, &master.uid, &occ.instance)
+            } else {
+                single_id(&s.source, &master.uid, master.recurrence_id.as_ref())
+            };
+            rows.push(Row {
+                own_id: id.clone(),
+                id,
+                series: si,
+                event,
+                occurrence: occ,
+                merged: Vec::new(),
+                merged_into: None,
+                hidden: false,
+                provenance: Vec::new(),
+            });
+        }
+    }
+    (rows, truncated)
 }
 
 /// The place of every event; events with the same location, address and coordinates share
