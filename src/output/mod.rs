@@ -264,7 +264,19 @@ impl Snapshot {
         let mut parts = merge::Parts::new(events);
         let mut unmatched = parts.fix_series(&config.overrides);
         parts.series = group_series(&parts.events);
-        let (rows, truncated_series) = expand_all(&parts.events, &parts.series, &window, cal);
+        // Small calendars are not worth a thread.
+        let threads = if parts.series.len() < 4096 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let (rows, truncated_series) = expand_all(
+            &parts.events,
+            &parts.series,
+            &window,
+            (cal.timezone, cal.max_occurrences_per_series),
+            threads,
+        );
         parts.rows = rows;
         unmatched.extend(parts.fix_rows(&config.overrides, cal.timezone));
         // Unstable (no buffer of half the rows); the keys after the id only order rows that
@@ -563,25 +575,23 @@ pub fn free_admission(ev: &Event) -> Option<bool> {
 }
 
 /// The rows of every series in the window, in series order, and how many series hit the
-/// expansion cap. Expanded on every core, each taking a contiguous run of the series: the runs'
-/// rows are moved into one vector of the exact size, so the result holds no spare capacity and
-/// the expansion never needs more than the rows' size again beside them.
+/// expansion cap (`limits`: the calendar's zone and the cap per series). Expanded on
+/// `threads` threads, each taking a contiguous run of the series; the runs' rows are then
+/// moved into one vector of the exact size, so the result holds no spare capacity.
 fn expand_all(
     events: &[StoredEvent],
     series: &[Series],
     window: &Window,
-    cal: &crate::config::CalendarConfig,
+    limits: (Tz, usize),
+    threads: usize,
 ) -> (Vec<Row>, usize) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Small calendars are not worth a thread.
-    let threads = if series.len() < 4096 { 1 } else { threads };
     let per_thread = series.len().div_ceil(threads).max(1);
     let parts: Vec<(Vec<Row>, usize)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..series.len())
             .step_by(per_thread)
             .map(|first| {
                 let end = (first + per_thread).min(series.len());
-                scope.spawn(move || expand_range(events, series, first..end, window, cal))
+                scope.spawn(move || expand_range(events, series, first..end, window, limits))
             })
             .collect();
         handles
@@ -604,22 +614,16 @@ fn expand_range(
     series: &[Series],
     range: std::ops::Range<usize>,
     window: &Window,
-    cal: &crate::config::CalendarConfig,
+    (tz, cap): (Tz, usize),
 ) -> (Vec<Row>, usize) {
-    // At least one row per series in the window, most of them exactly one.
+    // Most series are single events with one row in the window.
     let mut rows = Vec::with_capacity(range.len());
     let mut truncated = 0;
     for si in range {
         let s = &series[si];
         let master = &events[s.master].event;
         let overrides: Vec<&Event> = s.overrides.iter().map(|&i| &events[i].event).collect();
-        let exp = recurrence::expand(
-            master,
-            &overrides,
-            window,
-            cal.timezone,
-            cal.max_occurrences_per_series,
-        );
+        let exp = recurrence::expand(master, &overrides, window, tz, cap);
         if exp.truncated {
             truncated += 1;
             tracing::warn!(source = %s.source, uid = %master.uid, "Recurrence expansion capped.");
@@ -826,6 +830,44 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn expanding_on_several_threads_gives_the_rows_of_one() {
+        let mut events = Vec::new();
+        for source in ["a", "b", "c"] {
+            for uid in ["Konzert", "Lesung", "Markt"] {
+                events.push(stored(source, uid, None));
+            }
+            events.push(stored(source, "Konzert", Some("2026-12-03")));
+            events.push(stored(source, "Vortrag", Some("2026-12-04")));
+        }
+        // One series every day longer than the cap.
+        events[0].event.rrule = Some("FREQ=DAILY;COUNT=30".into());
+        let series = group_series(&events);
+        let tz = chrono_tz::Europe::Berlin;
+        let now = "2026-11-15T00:00:00Z".parse().unwrap();
+        let window = Window::around(now, tz, 30, 90);
+        let key = |rows: &[Row]| -> Vec<(String, String, usize, usize, DateTime<Utc>)> {
+            rows.iter()
+                .map(|r| {
+                    let (id, own) = (r.id.clone(), r.own_id.clone());
+                    (id, own, r.series, r.event, r.occurrence.start_utc)
+                })
+                .collect()
+        };
+        let (one, capped) = expand_all(&events, &series, &window, (tz, 20), 1);
+        assert_eq!(capped, 1);
+        // a's "Konzert" capped at 20, the eight other series five days each (an override
+        // moves one instance, it adds none), and the three "Vortrag" overrides without a
+        // master, one row each.
+        assert_eq!(one.len(), 20 + 8 * 5 + 3);
+        for threads in [2, 3, 7, 40] {
+            let (rows, n) = expand_all(&events, &series, &window, (tz, 20), threads);
+            assert_eq!(n, capped, "{threads} threads");
+            assert_eq!(key(&rows), key(&one), "{threads} threads");
+            assert_eq!(rows.capacity(), rows.len());
+        }
     }
 
     #[test]
