@@ -6,7 +6,7 @@ use crate::config::{Config, SourceLocation};
 use crate::fetch::{FetchError, Fetcher};
 use crate::ingest::{self, IngestError, Outcome, Report};
 use crate::output::{self, Filter, Snapshot};
-use crate::server::{self, AppState, Served, SnapshotCell};
+use crate::server::{self, AppState, AppStateInner, Served, SnapshotCell};
 use crate::store::{AnyStore, Claim, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
@@ -381,12 +381,12 @@ impl App {
         let scheduler = tokio::spawn(run_scheduler(self.clone(), snaps.clone(), stop_rx));
         let rebuild = Arc::new(tokio::sync::Notify::new());
         let rebuilder = tokio::spawn(run_rebuilder(self.clone(), snaps.clone(), rebuild.clone()));
-        let state = AppState {
+        let state = AppState::new(AppStateInner {
             snapshot: snaps.cell,
             app: self.clone(),
             rebuild,
             limiter: server::push::limiter(),
-        };
+        });
         let result = server::serve(listener, state, async move {
             shutdown.await;
             let _ = stop_tx.send(true);

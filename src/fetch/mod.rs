@@ -79,23 +79,24 @@ pub struct Body {
     pub cache: CacheHint,
 }
 
-/// The one HTTP client regiocal uses for outbound requests.
+/// The one HTTP client regiocal uses for outbound requests. Cheap to clone (every field is
+/// shared): the server's state holds one, and it is cloned for every request and every ingest.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
-    policy: AddressPolicy,
+    policy: Arc<AddressPolicy>,
     timeout: Duration,
     max_body: usize,
     per_host: usize,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
-    file_roots: Vec<std::path::PathBuf>,
-    geocoder: Option<crate::geo::geocoder::Geocoder>,
+    file_roots: Arc<[std::path::PathBuf]>,
+    geocoder: Option<Arc<crate::geo::geocoder::Geocoder>>,
 }
 
 impl Fetcher {
     /// The geocoder, when `[geocoder]` is configured.
     pub fn geocoder(&self) -> Option<&crate::geo::geocoder::Geocoder> {
-        self.geocoder.as_ref()
+        self.geocoder.as_deref()
     }
 
     /// Builds the client from the `[fetch]` settings, resolving names with the system resolver.
@@ -131,16 +132,16 @@ impl Fetcher {
             .map_err(|e| FetchError::Request(e.to_string()))?;
         Ok(Fetcher {
             client,
-            policy,
+            policy: Arc::new(policy),
             timeout: Duration::from_secs(cfg.timeout_secs),
             max_body: cfg.max_body_bytes,
             per_host: cfg.per_host_concurrency,
             hosts: Arc::new(Mutex::new(HashMap::new())),
-            file_roots: cfg.file_roots.clone(),
+            file_roots: cfg.file_roots.as_slice().into(),
             geocoder: cfg
                 .geocoder
                 .clone()
-                .map(crate::geo::geocoder::Geocoder::new),
+                .map(|g| Arc::new(crate::geo::geocoder::Geocoder::new(g))),
         })
     }
 
@@ -221,7 +222,7 @@ impl Fetcher {
                 .await
                 .map_err(|e| err(e.to_string()))?;
             let mut inside = false;
-            for root in &self.file_roots {
+            for root in self.file_roots.iter() {
                 if let Ok(root) = tokio::fs::canonicalize(root).await
                     && real.starts_with(&root)
                 {

@@ -111,15 +111,33 @@ impl SnapshotCell {
     }
 }
 
-/// Shared state of all handlers.
+/// Shared state of all handlers, behind one `Arc`: axum clones the state for every request
+/// (and the middleware once more), so a clone is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+/// What [`AppState`] holds.
+pub struct AppStateInner {
     pub snapshot: SnapshotCell,
     /// Config, store and client (the push API writes through it).
     pub app: crate::app::App,
     /// Asks for a new snapshot after a write (coalesced by the rebuild task).
     pub rebuild: Arc<tokio::sync::Notify>,
     pub limiter: push::Limiter,
+}
+
+impl AppState {
+    pub fn new(inner: AppStateInner) -> AppState {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
 }
 
 /// The full router.
