@@ -80,7 +80,7 @@ pub struct Body {
 }
 
 /// The one HTTP client regiocal uses for outbound requests. Cheap to clone (every field is
-/// shared): the server's state holds one, and it is cloned for every request and every ingest.
+/// shared): it is cloned with the [`crate::app::App`] for every source an ingest fetches.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
