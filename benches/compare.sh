@@ -26,6 +26,8 @@
 #                          per-step regiocal runs
 #   WORK                   scratch folder (default: a new /tmp/regiocal-compare.XXXXXX)
 #   KEEP_WORK=1            keep WORK afterwards
+#   FLOOR=0                skip the parse floor (benches/floor.rs: calcard's parse of the same
+#                          feeds beside sha1sum, in the same run; on by default)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -72,6 +74,11 @@ PY=$VENV/bin/python
 
 log "building the release binary"
 (cd "$ROOT" && cargo build --release --quiet --bin regiocal)
+FLOOR=${FLOOR:-1}
+if [ "$FLOOR" = 1 ]; then
+  log "building the parse floor benchmark (benches/floor.rs)"
+  (cd "$ROOT" && cargo bench --quiet --bench floor --no-run)
+fi
 
 # ---- helpers ----------------------------------------------------------------------------------
 write_config() { # dir data
@@ -182,6 +189,11 @@ for spec in "${SIZES[@]}"; do
     # saved), with the store the steps above left behind; compared with sha1sum of the same bytes.
     timeit "$WORK/hf-$name-refetch.json" "$RC_RUNS" 1 "" \
       refetch "$RC fetch --config $cfg/regiocal.toml >/dev/null"
+    if [ "$FLOOR" = 1 ]; then
+      # What parsing alone costs on the same feeds, beside sha1sum in the same run.
+      log "$name: the parse floor (benches/floor.rs)"
+      (cd "$ROOT" && cargo bench --quiet --bench floor -- "$data") | grep '^|\|feeds,' >"$WORK/floor-$name.md"
+    fi
   else
     timeit "$WORK/hf-$name.json" "$runs" "$warm" "" python "$pycmd"
   fi
@@ -322,6 +334,16 @@ if steps:
            "sha1sum median above) and peak RSS per process of the pipeline:" % env.get("RC_RUNS", "10"), "",
            "| size | fetch s | export (ics + json) s | refetch (unchanged) s | refetch / sha1sum | peak RSS MB fetch / export |",
            "|---|---:|---:|---:|---:|---:|"] + steps
+floors = []
+for name in sizes:
+    try: floors.append((name, open(os.path.join(W, "floor-%s.md" % name)).read().strip()))
+    except OSError: pass
+if floors:
+    md += ["", "## The parse floor (`benches/floor.rs`, same run)", "",
+           "Parsing alone, on both cores, with the bodies already in memory, beside `cat | sha1sum` "
+           "timed again by the benchmark itself (medians of 5 runs):"]
+    for name, table in floors:
+        md += ["", "%s: %s" % (name, table.splitlines()[0]), ""] + table.splitlines()[1:]
 md += ["", "## Output checks", ""] + checks
 if notes:
     md += ["", "## Not measured", ""] + notes
