@@ -23,7 +23,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+
+mod common;
+use common::median;
 
 fn main() {
     // `cargo bench` passes `--bench`; the first other argument is the folder.
@@ -100,19 +102,6 @@ fn main() {
             t.as_secs_f64() / sha.as_secs_f64()
         );
     }
-}
-
-/// Runs `f` `runs` times and returns the median duration.
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..runs.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }
 
 /// `cat FILES | sha1sum`, as the ingest comparison times it.

@@ -26,9 +26,11 @@ use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod common;
 #[path = "../tests/common/lcg.rs"]
 mod lcg;
 
+use common::median;
 use lcg::Lcg;
 
 const LAT: (f64, f64) = (51.35, 51.65);
@@ -195,18 +197,6 @@ fn status_kib(field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..runs.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn dir_bytes(dir: &Path) -> u64 {

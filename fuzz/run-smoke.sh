@@ -11,7 +11,7 @@ seed_arg=${FUZZ_SEED:+-seed=$FUZZ_SEED}
 declare -A seeds=(
   [ics]="ics" [rss]="rss" [atom]="atom" [xcal]="xcal" [jcal]="jcal"
   [jsonld]="jsonld" [html]="html" [mapped]="json" [oparl]="oparl"
-  [places]="places" [transit]="gbfs"
+  [places]="places" [transit]="gbfs" [json_string]="json"
 )
 cargo fuzz build -O
 for target in $(cargo fuzz list); do

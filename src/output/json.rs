@@ -182,8 +182,9 @@ impl EventDoc<'_> {
     }
 }
 
-/// A JSON string (with its quotes), escaped as `serde_json` escapes it.
-fn json_str(out: &mut Vec<u8>, s: &str) {
+/// Appends `s` as a JSON string (with its quotes), escaped as `serde_json` escapes it (the
+/// fuzz target `json_string` checks that on arbitrary text).
+pub fn json_str(out: &mut Vec<u8>, s: &str) {
     json_escape_simd::escape_into(s, out);
 }
 
