@@ -1,9 +1,9 @@
 // Browser test of the web UI: Debian's Chromium (/usr/bin/chromium) driven by playwright-core.
 //
 // Starts `regiocal serve` with the demo region (config/regiocal.toml rewritten into a temp
-// folder: port 0, store in the temp folder, clock pinned to 2026-11-24, map tiles from a stub on
-// 127.0.0.1), or uses REGIOCAL_URL if set. Then: loads the list, applies a filter with the form,
-// uses the keyboard and the language toggle, opens an event (map, JSON-LD), checks the subscribe
+// folder: port 0, store in the temp folder, clock pinned to 2026-11-24, in the embed's host
+// page too; map tiles from a stub on 127.0.0.1), or uses REGIOCAL_URL if set. Then: loads the
+// list, applies a filter with the form, uses the keyboard and the language toggle, opens an event (map, JSON-LD), checks the subscribe
 // link and fetches it, draws the map, renders the embed (script and iframe) inside a host page
 // served from another loopback origin, runs axe-core on every page (failing on serious or
 // critical violations), and fails on script errors, CSP violations and any request that is not
@@ -342,6 +342,10 @@ try {
   });
 
   await step("embed inside a host page (script and iframe)", async () => {
+    // The embed asks for events from the browser's today: the page's clock is set to the
+    // server's pinned day, which the API query below names. (Only here: a fixed clock keeps
+    // the map's animations from finishing.)
+    await page.clock.setFixedTime(new Date(NOW));
     await page.goto(`${stubBase}/host.html`);
     await page.waitForSelector("regiocal-events[data-state=ready]");
     const items = page.locator("regiocal-events li");
