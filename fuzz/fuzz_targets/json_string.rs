@@ -1,6 +1,6 @@
-//! Fuzzes the JSON string writer of the API documents (SIMD escaping, unsafe code inside the
-//! crate): on any text it must write what `serde_json` writes, and stay in bounds (the fuzz
-//! build runs under AddressSanitizer).
+//! Fuzzes the JSON string writer of the API documents (`output::json::json_str`, which tests
+//! eight bytes at a time): on any text it must write what `serde_json` writes (the fuzz build
+//! runs under AddressSanitizer).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -534,20 +534,14 @@ pub fn write_events(
 ) -> std::io::Result<()> {
     const CHUNK: usize = 1 << 20;
     let mut buf = Vec::with_capacity(CHUNK + (CHUNK >> 2));
-    buf.extend_from_slice(b"{\"events\":[");
-    for (i, row) in snap.select(filter).enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        event_doc(snap, row, false)
-            .write_json(&mut buf)
-            .map_err(std::io::Error::other)?;
+    let docs = snap.select(filter).map(|row| event_doc(snap, row, false));
+    write_page(docs, None, &mut buf, |buf| {
         if buf.len() >= CHUNK {
-            out.write_all(&buf)?;
+            out.write_all(buf)?;
             buf.clear();
         }
-    }
-    buf.extend_from_slice(b"],\"next\":null}");
+        Ok(())
+    })?;
     out.write_all(&buf)
 }
 
@@ -560,22 +554,37 @@ pub fn render_events(
     cursor: Option<&str>,
 ) -> Result<String, BadCursor> {
     let page = events_page(snap, filter, limit, cursor)?;
-    let mut buf = Vec::with_capacity(page.events.len() * 1536 + 64);
+    let mut body = Vec::with_capacity(page.events.len() * 1536 + 64);
+    let docs = page.events.into_iter();
+    if let Err(e) = write_page(docs, page.next.as_deref(), &mut body, |_| Ok(())) {
+        return Ok(format!("{{\"error\":\"{e}\"}}"));
+    }
+    // Only whole UTF-8 strings and ASCII were written.
+    Ok(String::from_utf8(body)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// Appends `{"events":[...],"next":...}` to `buf`, each document written by
+/// [`EventDoc::write_json`]; `spill` is called after each document (to write out and empty
+/// the buffer when it is large enough).
+fn write_page<'a>(
+    docs: impl Iterator<Item = EventDoc<'a>>,
+    next: Option<&str>,
+    buf: &mut Vec<u8>,
+    mut spill: impl FnMut(&mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     buf.extend_from_slice(b"{\"events\":[");
-    for (i, doc) in page.events.iter().enumerate() {
+    for (i, doc) in docs.enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        if let Err(e) = doc.write_json(&mut buf) {
-            return Ok(format!("{{\"error\":\"{e}\"}}"));
-        }
+        doc.write_json(buf).map_err(std::io::Error::other)?;
+        spill(buf)?;
     }
     buf.extend_from_slice(b"],\"next\":");
-    json_opt_str(&mut buf, page.next.as_deref());
+    json_opt_str(buf, next);
     buf.push(b'}');
-    // Only whole UTF-8 strings and ASCII were appended.
-    Ok(String::from_utf8(buf)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Ok(())
 }
 
 /// The document for one source; `merged` is how many of its occurrences were merged into

@@ -3,11 +3,12 @@
 // Starts `regiocal serve` with the demo region (config/regiocal.toml rewritten into a temp
 // folder: port 0, store in the temp folder, clock pinned to 2026-11-24, in the embed's host
 // page too; map tiles from a stub on 127.0.0.1), or uses REGIOCAL_URL if set. Then: loads the
-// list, applies a filter with the form, uses the keyboard and the language toggle, opens an event (map, JSON-LD), checks the subscribe
-// link and fetches it, draws the map, renders the embed (script and iframe) inside a host page
-// served from another loopback origin, runs axe-core on every page (failing on serious or
-// critical violations), and fails on script errors, CSP violations and any request that is not
-// to 127.0.0.1. Screenshots and axe reports go to target/browser-artifacts/ (BROWSER_ARTIFACTS).
+// list, applies a filter with the form, uses the keyboard and the language toggle, opens an
+// event (map, JSON-LD), checks the subscribe link and fetches it, draws the map, renders the
+// embed (script and iframe) inside a host page served from another loopback origin, runs
+// axe-core on every page (failing on serious or critical violations), and fails on script
+// errors, CSP violations and any request that is not to 127.0.0.1. Screenshots and axe
+// reports go to target/browser-artifacts/ (BROWSER_ARTIFACTS).
 //
 //   cd tests/browser && npm ci && node run.mjs
 //
