@@ -172,6 +172,13 @@ impl Geo {
     }
 }
 
+/// A start and end (an RDATE period).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Period {
+    pub start: EventTime,
+    pub end: EventTime,
+}
+
 /// One calendar component of one source: a single event, a series master, or an override.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -181,6 +188,11 @@ pub struct Event {
     /// Set on an override of one instance of a series (iCalendar `RECURRENCE-ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<EventTime>,
+    /// An override that applies to its instance and every later one
+    /// (`RECURRENCE-ID;RANGE=THISANDFUTURE`, RFC 5545 §3.8.4.4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub this_and_future: bool,
+    /// The title; empty when the source gave none (published without SUMMARY, `null` in JSON).
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -201,8 +213,15 @@ pub struct Event {
     /// date for all-day series).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rrule: Option<String>,
+    /// Further rules of a component with more than one RRULE (RFC 5545 advises against it;
+    /// the instances are the union), in the same form as `rrule`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_rrules: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rdates: Vec<EventTime>,
+    /// RDATEs given as periods (`RDATE;VALUE=PERIOD`): an instance with its own end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rdate_periods: Vec<Period>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exdates: Vec<EventTime>,
     #[serde(default)]
@@ -253,6 +272,7 @@ impl Event {
         Event {
             uid: uid.into(),
             recurrence_id: None,
+            this_and_future: false,
             title: title.into(),
             description: None,
             location: None,
@@ -263,7 +283,9 @@ impl Event {
             start,
             end,
             rrule: None,
+            extra_rrules: Vec::new(),
             rdates: Vec::new(),
+            rdate_periods: Vec::new(),
             exdates: Vec::new(),
             sequence: 0,
             last_modified: None,
@@ -282,7 +304,19 @@ impl Event {
 
     /// Whether this event is the master of a recurring series.
     pub fn is_recurring(&self) -> bool {
-        self.rrule.is_some() || !self.rdates.is_empty()
+        self.rrule.is_some() || !self.rdates.is_empty() || !self.rdate_periods.is_empty()
+    }
+
+    /// Makes this component the override of one instance of its series: no rules or dates of
+    /// its own, `RECURRENCE-ID` the instance.
+    pub fn make_instance(&mut self, instance: EventTime) {
+        self.recurrence_id = Some(instance);
+        self.this_and_future = false;
+        self.rrule = None;
+        self.extra_rrules.clear();
+        self.rdates.clear();
+        self.rdate_periods.clear();
+        self.exdates.clear();
     }
 
     /// The key that identifies this component within its source.

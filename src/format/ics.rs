@@ -7,22 +7,24 @@
 //! `X-WR-TIMEZONE`, UTC and floating times, DATE values, and DTEND vs DURATION vs neither.
 //! Each VEVENT that cannot be used becomes a warning naming its UID (or position) and the reason.
 
+use super::vtimezone::{self, Resolved, Rules};
 use super::{FormatError, ParseContext, Parsed};
-use crate::model::{Event, EventTime, Geo, Status, add_days, local_to_utc, recurrence_key};
+use crate::model::{Event, EventTime, Geo, Period, Status, add_days, local_to_utc, recurrence_key};
 use calcard::common::PartialDateTime;
 use calcard::common::timezone::Tz as CalTz;
 use calcard::icalendar::{
-    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarPeriod,
-    ICalendarProperty, ICalendarStatus, ICalendarValue,
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarDuration, ICalendarEntry,
+    ICalendarParameterName, ICalendarPeriod, ICalendarProperty, ICalendarStatus, ICalendarValue,
 };
 use calcard::{Entry, Parser};
-use chrono::{
-    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
-};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Longest physical line accepted (bytes). A longer one means the file is not a sane calendar.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -32,23 +34,69 @@ pub const MAX_UNFOLDED_BYTES: usize = 1024 * 1024;
 pub const MAX_EVENTS: usize = 250_000;
 
 /// How a TZID resolved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Zone {
     Iana(Tz),
     Fixed(i32),
+    /// A VTIMEZONE no IANA zone follows: its own rules convert the times.
+    Custom(Arc<Rules>),
 }
 
 /// Per-VCALENDAR context.
 struct Cal {
+    /// The zone of floating times and of TZIDs nothing defines.
     floating: Tz,
+    /// Where `floating` comes from (for warnings).
+    floating_from: &'static str,
+    /// `X-WR-TIMEZONE` when it names a zone: UTC times are read as wall-clock times there
+    /// (Google Calendar shows a series so; what python's `x-wr-timezone` does).
+    x_wr: Option<Tz>,
     zones: HashMap<String, Zone>,
+    /// TZIDs that are neither defined nor known, with how often a time was read in
+    /// `floating` for each.
+    unknown: RefCell<BTreeMap<String, usize>>,
+    /// The span a series in a [`Zone::Custom`] zone is expanded in when it is read.
+    horizon: (DateTime<Utc>, DateTime<Utc>),
+}
+
+impl Cal {
+    fn zone(&self, tzid: &str) -> Option<Zone> {
+        self.zones
+            .get(tzid)
+            .cloned()
+            .or_else(|| match named_zone(tzid) {
+                Some(CalTz::Tz(tz)) => Some(Zone::Iana(tz)),
+                Some(CalTz::Fixed(off)) => Some(Zone::Fixed(off.local_minus_utc())),
+                _ => None,
+            })
+    }
+}
+
+/// The zone a TZID names: an IANA or Windows name, a `(UTC+01:00) …` label, or a globally
+/// unique id (`/freeassociation.sourceforge.net/Europe/Berlin`, RFC 5545 §3.2.19) whose
+/// trailing part is an IANA name.
+fn named_zone(name: &str) -> Option<CalTz> {
+    let name = name.trim();
+    if let Ok(tz) = CalTz::from_str(name)
+        && !matches!(tz, CalTz::Floating)
+    {
+        return Some(tz);
+    }
+    name.strip_prefix('/')?
+        .match_indices('/')
+        .find_map(|(at, _)| Tz::from_str(&name[at + 2..]).ok())
+        .map(CalTz::Tz)
 }
 
 /// Parses an iCalendar text.
 pub fn parse(text: &str, ctx: &ParseContext) -> Result<Parsed, FormatError> {
-    check_lines(text)?;
-    let mut out = Parsed::default();
-    let mut parser = Parser::new(text);
+    let prepared = prepare(text)?;
+    let mut out = Parsed {
+        warnings: prepared.warnings,
+        partial: prepared.partial,
+        ..Parsed::default()
+    };
+    let mut parser = Parser::new(&prepared.text);
     let mut calendars = 0usize;
     let mut position = 0usize;
     loop {
@@ -68,10 +116,13 @@ pub fn parse(text: &str, ctx: &ParseContext) -> Result<Parsed, FormatError> {
                 expected.as_str()
             )),
             Entry::UnterminatedComponent(name) => {
-                // A cut-off download: what is missing cannot be told, so the feed is refused.
-                return Err(FormatError::Ics(format!(
-                    "file is truncated ({name} not terminated)"
-                )));
+                // `prepare` closes every component; this is a parser limit, not the file.
+                out.warnings.push(format!(
+                    "{} not terminated; the rest of the file is ignored",
+                    name
+                ));
+                out.partial = true;
+                break;
             }
             Entry::TooManyComponents => return Err(FormatError::Ics("too many components".into())),
             Entry::VCard(_) => out.warnings.push("ignored a vCard".into()),
@@ -80,22 +131,43 @@ pub fn parse(text: &str, ctx: &ParseContext) -> Result<Parsed, FormatError> {
         }
     }
     if calendars == 0 {
-        return Err(FormatError::Ics("no VCALENDAR found".into()));
+        return Err(FormatError::Ics("no VCALENDAR or VEVENT found".into()));
     }
     Ok(out)
 }
 
-/// Refuses absurd line lengths and truncated files before handing the text to the parser.
-fn check_lines(text: &str) -> Result<(), FormatError> {
+/// The text the parser reads, after the repairs [`prepare`] made.
+struct Prepared<'a> {
+    text: Cow<'a, str>,
+    warnings: Vec<String>,
+    /// Whether events may be missing (a component or the end of the calendar was cut off).
+    partial: bool,
+}
+
+/// `BEGIN:NAME` (true) or `END:NAME` (false) lines, any case.
+fn component_line(content: &str) -> Option<(bool, &str)> {
+    let b = content.as_bytes();
+    if b.len() >= 6 && b[..6].eq_ignore_ascii_case(b"BEGIN:") {
+        Some((true, content[6..].trim()))
+    } else if b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"END:") {
+        Some((false, content[4..].trim()))
+    } else {
+        None
+    }
+}
+
+/// Refuses absurd line lengths, and repairs what damaged but readable files get wrong, so
+/// every complete VEVENT is read: components outside a VCALENDAR (bare VEVENTs) are put into
+/// one, a damaged END (`END:VCALENDARD`, an Exchange 2010 export) closes its component, a
+/// component left open is dropped (the events around it are kept), a missing final
+/// `END:VCALENDAR` is added, and blank lines (which break the unfolding of a following
+/// continuation line) are removed. Each repair is a warning; a well-formed text is not copied.
+fn prepare(text: &str) -> Result<Prepared<'_>, FormatError> {
     let mut logical = 0usize;
-    let (mut begins, mut ends) = (0usize, 0usize);
+    let mut stack: Vec<&str> = Vec::new();
+    let mut repair = false;
+    let mut prev_blank = false;
     for (n, line) in text.split('\n').enumerate() {
-        let content = line.trim_end_matches('\r');
-        if content.eq_ignore_ascii_case("BEGIN:VCALENDAR") {
-            begins += 1;
-        } else if content.eq_ignore_ascii_case("END:VCALENDAR") {
-            ends += 1;
-        }
         if line.len() > MAX_LINE_BYTES {
             return Err(FormatError::Ics(format!(
                 "line {} is longer than {MAX_LINE_BYTES} bytes",
@@ -104,6 +176,7 @@ fn check_lines(text: &str) -> Result<(), FormatError> {
         }
         if line.starts_with([' ', '\t']) {
             logical += line.len();
+            repair |= prev_blank;
         } else {
             logical = line.len();
         }
@@ -113,14 +186,169 @@ fn check_lines(text: &str) -> Result<(), FormatError> {
                 n + 1
             )));
         }
+        let content = line.trim_end_matches('\r');
+        prev_blank = content.is_empty();
+        if repair {
+            continue;
+        }
+        match component_line(content) {
+            Some((true, name)) => {
+                repair |= stack.is_empty() && !name.eq_ignore_ascii_case("VCALENDAR");
+                stack.push(name);
+            }
+            Some((false, name)) => {
+                repair |= !stack
+                    .pop()
+                    .is_some_and(|top| top.eq_ignore_ascii_case(name));
+            }
+            None => {}
+        }
     }
-    if begins > ends {
-        // A cut-off download: what is missing cannot be told, so the feed is refused.
-        return Err(FormatError::Ics(
-            "file is truncated (END:VCALENDAR missing)".into(),
+    if !repair && stack.is_empty() {
+        return Ok(Prepared {
+            text: Cow::Borrowed(text),
+            warnings: Vec::new(),
+            partial: false,
+        });
+    }
+    Ok(repair_structure(text))
+}
+
+/// Whether `name` is `expected` with junk after it or a slip of the keys (one or two letters
+/// swapped, added, missing or wrong).
+fn misspelt(name: &str, expected: &str) -> bool {
+    let (name, expected) = (name.to_ascii_uppercase(), expected.to_ascii_uppercase());
+    name.starts_with(&expected)
+        || (expected.len() >= 4
+            && name.chars().next() == expected.chars().next()
+            && strsim::damerau_levenshtein(&name, &expected) <= 2)
+}
+
+/// A component still open while [`repair_structure`] reads.
+struct Open<'a> {
+    name: &'a str,
+    /// Where its BEGIN line is in the output.
+    at: usize,
+    line: usize,
+    /// A VCALENDAR added around components that had none.
+    synthetic: bool,
+}
+
+fn repair_structure(text: &str) -> Prepared<'_> {
+    let mut out: Vec<Cow<'_, str>> = Vec::new();
+    let mut stack: Vec<Open<'_>> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut partial = false;
+    let mut bare_warned = false;
+    let mut last = 0;
+    let drop_open = |out: &mut Vec<Cow<'_, str>>, o: &Open<'_>, warnings: &mut Vec<String>| {
+        out.truncate(o.at);
+        warnings.push(format!(
+            "line {}: BEGIN:{} is never closed; that component is dropped",
+            o.line,
+            shorten(o.name)
         ));
+    };
+    for (n, line) in text.split('\n').enumerate() {
+        let lno = n + 1;
+        let content = line.trim_end_matches('\r');
+        if content.is_empty() {
+            continue;
+        }
+        last = lno;
+        match component_line(content) {
+            Some((true, name)) => {
+                let is_calendar = name.eq_ignore_ascii_case("VCALENDAR");
+                if is_calendar && stack.last().is_some_and(|o| o.synthetic) {
+                    stack.pop();
+                    out.push("END:VCALENDAR".into());
+                }
+                if stack.is_empty() && !is_calendar {
+                    if !bare_warned {
+                        warnings.push(format!(
+                            "line {lno}: BEGIN:{} outside a VCALENDAR; read as if inside one",
+                            shorten(name)
+                        ));
+                        bare_warned = true;
+                    }
+                    stack.push(Open {
+                        name: "VCALENDAR",
+                        at: out.len(),
+                        line: lno,
+                        synthetic: true,
+                    });
+                    out.push("BEGIN:VCALENDAR".into());
+                }
+                stack.push(Open {
+                    name,
+                    at: out.len(),
+                    line: lno,
+                    synthetic: false,
+                });
+                out.push(content.into());
+            }
+            Some((false, name)) => {
+                let depth = match stack
+                    .iter()
+                    .rposition(|o| o.name.eq_ignore_ascii_case(name))
+                {
+                    Some(d) => d,
+                    None => {
+                        // `END:VCALENDARD`, `END:VTOOD`: the innermost component's END,
+                        // misspelt.
+                        let damaged = stack.last().is_some_and(|top| misspelt(name, top.name));
+                        if !damaged {
+                            warnings.push(format!(
+                                "line {lno}: END:{} closes nothing; ignored",
+                                shorten(name)
+                            ));
+                            continue;
+                        }
+                        warnings.push(format!(
+                            "line {lno}: END:{} read as END:{}",
+                            shorten(name),
+                            stack.last().map_or("", |o| o.name)
+                        ));
+                        stack.len() - 1
+                    }
+                };
+                while stack.len() > depth + 1 {
+                    if let Some(o) = stack.pop() {
+                        drop_open(&mut out, &o, &mut warnings);
+                        partial = true;
+                    }
+                }
+                if let Some(o) = stack.pop() {
+                    out.push(format!("END:{}", o.name).into());
+                }
+            }
+            None => out.push(content.into()),
+        }
     }
-    Ok(())
+    while let Some(o) = stack.pop() {
+        if o.name.eq_ignore_ascii_case("VCALENDAR") {
+            if !o.synthetic {
+                warnings.push(format!(
+                    "END:VCALENDAR missing (the file ends at line {last}): the events before it are kept, none is withdrawn"
+                ));
+                partial = true;
+            }
+            out.push("END:VCALENDAR".into());
+        } else {
+            drop_open(&mut out, &o, &mut warnings);
+            partial = true;
+        }
+    }
+    let mut joined = String::with_capacity(text.len() + 64);
+    for l in &out {
+        joined.push_str(l);
+        joined.push_str("\r\n");
+    }
+    Prepared {
+        text: Cow::Owned(joined),
+        warnings,
+        partial,
+    }
 }
 
 fn line_number(text: &str, line: &str) -> usize {
@@ -140,6 +368,114 @@ fn shorten(s: &str) -> String {
     out
 }
 
+/// How far a series goes, for [`zone_usage`].
+#[derive(Clone, Copy)]
+enum SeriesEnd {
+    /// UNTIL, as local seconds.
+    Until(i64),
+    /// COUNT periods: at most this many seconds after DTSTART.
+    After(i64),
+    /// No end.
+    Open,
+}
+
+/// For each TZID the calendar's events use: the span of local times (Unix seconds read as
+/// UTC, a day of margin either side) its definition matters for. A series that goes on past
+/// the start of `horizon` counts from there to its end or the end of `horizon`.
+fn zone_usage<'a>(ical: &'a ICalendar, horizon: (i64, i64)) -> HashMap<&'a str, (i64, i64)> {
+    let mut usage: HashMap<&str, (i64, i64)> = HashMap::new();
+    for comp in &ical.components {
+        if comp.component_type != ICalendarComponentType::VEvent {
+            continue;
+        }
+        let mut ends: Vec<SeriesEnd> = Vec::new();
+        let mut used: Vec<(&str, i64)> = Vec::new();
+        let mut dtstart = None;
+        for e in &comp.entries {
+            match &e.name {
+                ICalendarProperty::Rrule => {
+                    if let Some(ICalendarValue::RecurrenceRule(r)) = e.values.first() {
+                        ends.push(match (&r.until, r.count) {
+                            (Some(u), _) => naive_date_time(u).map_or(SeriesEnd::Open, |n| {
+                                SeriesEnd::Until(n.and_utc().timestamp())
+                            }),
+                            (None, Some(count)) => {
+                                SeriesEnd::After(i64::from(count).saturating_mul(period_secs(r)))
+                            }
+                            (None, None) => SeriesEnd::Open,
+                        });
+                    }
+                }
+                ICalendarProperty::Dtstart
+                | ICalendarProperty::Dtend
+                | ICalendarProperty::Rdate
+                | ICalendarProperty::Exdate
+                | ICalendarProperty::RecurrenceId => {
+                    for v in &e.values {
+                        let p = match v {
+                            ICalendarValue::PartialDateTime(p) => p.as_ref(),
+                            ICalendarValue::Period(ICalendarPeriod::Range { start, .. })
+                            | ICalendarValue::Period(ICalendarPeriod::Duration { start, .. }) => {
+                                start
+                            }
+                            _ => continue,
+                        };
+                        let Ok(n) = naive_date_time(p) else { continue };
+                        let at = n.and_utc().timestamp();
+                        if e.name == ICalendarProperty::Dtstart {
+                            dtstart = Some(at);
+                        }
+                        if let Some(tzid) = e.tz_id() {
+                            used.push((tzid, at));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let start = dtstart.unwrap_or(horizon.0);
+        // The latest end of the series' rules, if it has any.
+        let end = ends
+            .iter()
+            .map(|e| match *e {
+                SeriesEnd::Until(u) => u,
+                SeriesEnd::After(secs) => start.saturating_add(secs).min(horizon.1),
+                SeriesEnd::Open => horizon.1,
+            })
+            .max();
+        for (tzid, at) in used {
+            let (mut lo, mut hi) = (at, at);
+            if let Some(end) = end {
+                if end > horizon.0 {
+                    lo = lo.max(horizon.0);
+                }
+                hi = hi.max(end);
+            }
+            let span = usage.entry(tzid).or_insert((lo, hi));
+            *span = (span.0.min(lo), span.1.max(hi));
+        }
+    }
+    for span in usage.values_mut() {
+        *span = (span.0 - 86_400, span.1 + 86_400);
+    }
+    usage
+}
+
+/// The longest time one period of a rule's frequency can take (times its INTERVAL), seconds.
+fn period_secs(rule: &calcard::icalendar::ICalendarRecurrenceRule) -> i64 {
+    use calcard::icalendar::ICalendarFrequency as F;
+    let unit = match rule.freq {
+        F::Yearly => 366 * 86_400,
+        F::Monthly => 31 * 86_400,
+        F::Weekly => 7 * 86_400,
+        F::Daily => 86_400,
+        F::Hourly => 3_600,
+        F::Minutely => 60,
+        F::Secondly => 1,
+    };
+    unit * i64::from(rule.interval.unwrap_or(1).max(1))
+}
+
 fn read_calendar(
     ical: &ICalendar,
     ctx: &ParseContext,
@@ -147,21 +483,72 @@ fn read_calendar(
     out: &mut Parsed,
 ) -> Result<(), FormatError> {
     let root = ical.components.first();
-    let floating = root
+    let x_wr_name = root
         .and_then(|r| text_of(r, "X-WR-TIMEZONE"))
-        .and_then(|name| match CalTz::from_str(name.trim()) {
-            Ok(CalTz::Tz(tz)) => Some(tz),
-            _ => None,
-        })
-        .unwrap_or(ctx.default_tz);
+        .map(str::trim);
+    let x_wr = x_wr_name.and_then(|name| match named_zone(name) {
+        Some(CalTz::Tz(tz)) => Some(tz),
+        _ => None,
+    });
+    if let (Some(name), None) = (x_wr_name, x_wr) {
+        out.warnings.push(format!(
+            "X-WR-TIMEZONE {:?} is not a known time zone; ignored",
+            shorten(name)
+        ));
+    }
+    let now = crate::clock::now();
+    let horizon = (
+        now - Duration::days(SERIES_HORIZON_PAST_DAYS),
+        now + Duration::days(SERIES_HORIZON_FUTURE_DAYS),
+    );
     let mut cal = Cal {
-        floating,
+        floating: x_wr.unwrap_or(ctx.default_tz),
+        floating_from: if x_wr.is_some() {
+            "the calendar's X-WR-TIMEZONE"
+        } else {
+            "the configured [calendar] timezone"
+        },
+        x_wr,
         zones: HashMap::new(),
+        unknown: RefCell::new(BTreeMap::new()),
+        horizon,
     };
+    let usage = zone_usage(ical, (horizon.0.timestamp(), horizon.1.timestamp()));
+    let preferred: Vec<Tz> = x_wr.into_iter().chain([ctx.default_tz]).collect();
     for comp in ical.timezones() {
-        if let Some((name, zone)) = resolve_vtimezone(ical, comp, ctx.default_tz) {
-            cal.zones.insert(name, zone);
-        }
+        let Some(name) = comp
+            .entries
+            .iter()
+            .find(|e| e.name == ICalendarProperty::Tzid)
+            .and_then(|e| e.values.first())
+            .and_then(|v| v.as_text())
+        else {
+            continue;
+        };
+        // A definition no event uses needs no evaluation.
+        let Some(&span) = usage.get(name) else {
+            continue;
+        };
+        let named = match comp.timezone() {
+            Some((_, CalTz::Tz(tz))) => Some(tz),
+            _ => match named_zone(name) {
+                Some(CalTz::Tz(tz)) => Some(tz),
+                _ => None,
+            },
+        };
+        let zone = match vtimezone::resolve(ical, comp, named, &preferred, span) {
+            Ok(Resolved::Iana(tz)) => Zone::Iana(tz),
+            Ok(Resolved::Fixed(off)) => Zone::Fixed(off),
+            Ok(Resolved::Custom(rules)) => Zone::Custom(rules),
+            Err(e) => {
+                out.warnings.push(format!(
+                    "VTIMEZONE {:?} cannot be read ({e}); its TZID is resolved by name",
+                    shorten(name)
+                ));
+                continue;
+            }
+        };
+        cal.zones.insert(name.to_string(), zone);
     }
     for comp in &ical.components {
         if comp.component_type != ICalendarComponentType::VEvent {
@@ -171,19 +558,36 @@ fn read_calendar(
         if out.events.len() >= MAX_EVENTS {
             return Err(FormatError::Ics(format!("more than {MAX_EVENTS} events")));
         }
-        match read_event(comp, &cal) {
+        let who = || match comp.uid() {
+            Some(uid) if !uid.trim().is_empty() => format!("event {:?}", shorten(uid)),
+            _ => format!("event #{position} (no UID)"),
+        };
+        let mut notes = Vec::new();
+        match read_event(comp, &cal, &mut notes) {
             Ok(ev) => out.events.push(ev),
-            Err(reason) => {
-                let who = match comp.uid() {
-                    Some(uid) if !uid.trim().is_empty() => format!("event {:?}", shorten(uid)),
-                    _ => format!("event #{position} (no UID)"),
-                };
-                out.warnings.push(format!("{who} skipped: {reason}"));
-            }
+            Err(reason) => out.warnings.push(format!("{} skipped: {reason}", who())),
         }
+        out.warnings
+            .extend(notes.into_iter().map(|n| format!("{}: {n}", who())));
+    }
+    for (tzid, times) in cal.unknown.into_inner() {
+        out.zone_fallbacks += times;
+        out.warnings.push(format!(
+            "TZID {:?} is not defined (no VTIMEZONE, not an IANA or Windows name): {times} time(s) read in {} ({})",
+            shorten(&tzid),
+            cal.floating.name(),
+            cal.floating_from
+        ));
     }
     Ok(())
 }
+
+/// A series in a zone no IANA zone follows is expanded when read, this far back …
+const SERIES_HORIZON_PAST_DAYS: i64 = 2 * 366;
+/// … and this far ahead.
+const SERIES_HORIZON_FUTURE_DAYS: i64 = 5 * 366;
+/// Instances of such a series kept at most.
+const MAX_MATERIALIZED: usize = 2_000;
 
 /// The text value of an `X-` (or other unknown) property.
 fn text_of<'a>(comp: &'a ICalendarComponent, name: &str) -> Option<&'a str> {
@@ -195,99 +599,11 @@ fn text_of<'a>(comp: &'a ICalendarComponent, name: &str) -> Option<&'a str> {
         })
 }
 
-/// Maps a VTIMEZONE to a zone: by its TZID / X-LIC-LOCATION / X-MICROSOFT-CDO-TZID (calcard),
-/// else by matching its STANDARD/DAYLIGHT offsets against the calendar's zone and a few common
-/// ones, else (no DST) a fixed offset.
-fn resolve_vtimezone(
-    ical: &ICalendar,
+fn read_event(
     comp: &ICalendarComponent,
-    default_tz: Tz,
-) -> Option<(String, Zone)> {
-    let name = comp
-        .entries
-        .iter()
-        .find(|e| e.name == ICalendarProperty::Tzid)
-        .and_then(|e| e.values.first())
-        .and_then(|v| v.as_text())?
-        .to_string();
-    match comp.timezone() {
-        Some((_, CalTz::Tz(tz))) => return Some((name, Zone::Iana(tz))),
-        Some((_, CalTz::Fixed(off))) => return Some((name, Zone::Fixed(off.local_minus_utc()))),
-        _ => {}
-    }
-    let mut standard = None;
-    let mut daylight = None;
-    for id in &comp.component_ids {
-        let Some(sub) = ical.components.get(*id as usize) else {
-            continue;
-        };
-        let offset = sub
-            .entries
-            .iter()
-            .find(|e| e.name == ICalendarProperty::Tzoffsetto)
-            .and_then(|e| e.values.first())
-            .and_then(utc_offset_seconds);
-        match sub.component_type {
-            ICalendarComponentType::Standard => standard = standard.or(offset),
-            ICalendarComponentType::Daylight => daylight = daylight.or(offset),
-            _ => {}
-        }
-    }
-    let standard = standard?;
-    let Some(daylight) = daylight else {
-        return Some((name, Zone::Fixed(standard)));
-    };
-    let candidates = [
-        default_tz,
-        chrono_tz::Europe::Berlin,
-        chrono_tz::Europe::London,
-        chrono_tz::Europe::Helsinki,
-        chrono_tz::America::New_York,
-        chrono_tz::America::Chicago,
-        chrono_tz::America::Denver,
-        chrono_tz::America::Los_Angeles,
-    ];
-    let year = crate::clock::now().year();
-    candidates
-        .into_iter()
-        .find(|tz| {
-            let jan = tz.with_ymd_and_hms(year, 1, 15, 12, 0, 0).single();
-            let jul = tz.with_ymd_and_hms(year, 7, 15, 12, 0, 0).single();
-            match (jan, jul) {
-                (Some(j), Some(u)) => {
-                    j.offset().fix().local_minus_utc() == standard
-                        && u.offset().fix().local_minus_utc() == daylight
-                }
-                _ => false,
-            }
-        })
-        .map(|tz| (name, Zone::Iana(tz)))
-}
-
-fn utc_offset_seconds(v: &ICalendarValue) -> Option<i32> {
-    match v {
-        ICalendarValue::PartialDateTime(p) => {
-            let secs = i32::from(p.tz_hour?) * 3600 + i32::from(p.tz_minute.unwrap_or(0)) * 60;
-            Some(if p.tz_minus { -secs } else { secs })
-        }
-        ICalendarValue::Text(t) => parse_offset_text(t),
-        _ => None,
-    }
-}
-
-fn parse_offset_text(t: &str) -> Option<i32> {
-    let t = t.trim();
-    let (sign, rest) = match t.as_bytes().first()? {
-        b'+' => (1, &t[1..]),
-        b'-' => (-1, &t[1..]),
-        _ => return None,
-    };
-    let h: i32 = rest.get(0..2)?.parse().ok()?;
-    let m: i32 = rest.get(2..4)?.parse().ok()?;
-    Some(sign * (h * 3600 + m * 60))
-}
-
-fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
+    cal: &Cal,
+    notes: &mut Vec<String>,
+) -> Result<Event, String> {
     let mut uid = None;
     let mut title = None;
     let mut description = None;
@@ -297,15 +613,19 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
     let mut categories = Vec::new();
     let mut status = Status::Confirmed;
     let mut start = None;
+    let mut start_entry = None;
     let mut end = None;
     let mut duration = None;
-    let mut rrule = None;
+    let mut rules = Vec::new();
     let mut rdates = Vec::new();
+    let mut rdate_periods = Vec::new();
     let mut exdates = Vec::new();
     let mut recurrence_id = None;
+    let mut this_and_future = false;
     let mut sequence = 0u32;
     let mut last_modified = None;
     let mut created = None;
+    let floating = floating_for(comp, cal);
 
     for e in &comp.entries {
         let first = e.values.first();
@@ -351,41 +671,79 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
                 }
             }
             ICalendarProperty::Dtstart => {
-                start = Some(time_value(e, cal).map_err(|m| format!("DTSTART: {m}"))?)
+                start = Some(time_value(e, cal, floating).map_err(|m| format!("DTSTART: {m}"))?);
+                start_entry = Some(e);
             }
             ICalendarProperty::Dtend => {
-                end = Some(time_value(e, cal).map_err(|m| format!("DTEND: {m}"))?)
+                end = Some(time_value(e, cal, floating).map_err(|m| format!("DTEND: {m}"))?)
             }
             ICalendarProperty::Duration => match first {
                 Some(ICalendarValue::Duration(d)) => duration = Some(d.clone()),
                 _ => return Err("DURATION: invalid value".into()),
             },
             ICalendarProperty::RecurrenceId => {
-                recurrence_id = Some(time_value(e, cal).map_err(|m| format!("RECURRENCE-ID: {m}"))?)
+                recurrence_id =
+                    Some(time_value(e, cal, floating).map_err(|m| format!("RECURRENCE-ID: {m}"))?);
+                this_and_future = e
+                    .params
+                    .iter()
+                    .any(|p| p.name == ICalendarParameterName::Range);
             }
-            ICalendarProperty::Rrule if rrule.is_none() => match first {
-                Some(ICalendarValue::RecurrenceRule(rule)) => rrule = Some((**rule).clone()),
-                _ => return Err("RRULE: invalid rule".into()),
+            ICalendarProperty::Rrule => match first {
+                Some(ICalendarValue::RecurrenceRule(rule)) => rules.push((**rule).clone()),
+                Some(ICalendarValue::Text(t)) if !t.trim().is_empty() => {
+                    return Err(format!("RRULE: invalid rule {:?}", shorten(t)));
+                }
+                _ => notes.push("empty RRULE ignored".into()),
             },
             ICalendarProperty::Rdate => {
+                if e.values
+                    .iter()
+                    .all(|v| v.as_text().is_some_and(|t| t.trim().is_empty()))
+                {
+                    notes.push("empty RDATE ignored".into());
+                    continue;
+                }
                 for v in &e.values {
-                    let pdt = match v {
-                        ICalendarValue::PartialDateTime(p) => p.as_ref(),
-                        ICalendarValue::Period(ICalendarPeriod::Range { start, .. })
-                        | ICalendarValue::Period(ICalendarPeriod::Duration { start, .. }) => start,
-                        _ => return Err("RDATE: invalid value".into()),
+                    let at = |p: &PartialDateTime| {
+                        to_event_time(p, e.tz_id(), cal, floating)
+                            .map_err(|m| format!("RDATE: {m}"))
                     };
-                    rdates.push(
-                        to_event_time(pdt, e.tz_id(), cal).map_err(|m| format!("RDATE: {m}"))?,
-                    );
+                    match v {
+                        ICalendarValue::PartialDateTime(p) => rdates.push(at(p)?),
+                        ICalendarValue::Period(period) => {
+                            let (s, end) = match period {
+                                ICalendarPeriod::Range { start, end } => (at(start)?, at(end)?),
+                                ICalendarPeriod::Duration { start, duration: d } => {
+                                    let s = at(start)?;
+                                    (s, add_duration(s, d))
+                                }
+                            };
+                            rdate_periods.push((s, end));
+                        }
+                        // `VALUE=PERIOD` with dates (`19970101/19970102`) is not a period
+                        // calcard reads; the dates are clear enough.
+                        ICalendarValue::Text(t) => match lenient_period(t) {
+                            Some((s, e)) => {
+                                notes.push(format!("RDATE period {:?} read leniently", shorten(t)));
+                                rdate_periods.push((at(&s)?, at(&e)?));
+                            }
+                            None => return Err(format!("RDATE: invalid value {:?}", shorten(t))),
+                        },
+                        _ => return Err("RDATE: invalid value".into()),
+                    }
                 }
             }
             ICalendarProperty::Exdate => {
                 for v in &e.values {
                     match v {
                         ICalendarValue::PartialDateTime(p) => exdates.push(
-                            to_event_time(p, e.tz_id(), cal).map_err(|m| format!("EXDATE: {m}"))?,
+                            to_event_time(p, e.tz_id(), cal, floating)
+                                .map_err(|m| format!("EXDATE: {m}"))?,
                         ),
+                        ICalendarValue::Text(t) if t.trim().is_empty() => {
+                            notes.push("empty EXDATE ignored".into())
+                        }
                         _ => return Err("EXDATE: invalid value".into()),
                     }
                 }
@@ -402,16 +760,39 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
         }
     }
 
-    let start = start.ok_or("no DTSTART")?;
-    let end = match (end, duration) {
+    let mut start = start.ok_or("no DTSTART")?;
+    // A DATE DTSTART with an end that has a time of day (RFC 5545 wants the same value type):
+    // the event starts at midnight and is timed, in the end's zone. An end at midnight is a
+    // date boundary: the event stays all-day.
+    if let EventTime::Date { date } = start {
+        let midnight = date.and_time(NaiveTime::MIN);
+        let timed = match (&end, &duration) {
+            (Some(EventTime::Local { local, tz }), _) if local.time() != NaiveTime::MIN => {
+                Some(EventTime::Local {
+                    local: midnight,
+                    tz: *tz,
+                })
+            }
+            (Some(EventTime::Utc { utc }), _) if utc.time() != NaiveTime::MIN => {
+                Some(EventTime::Utc {
+                    utc: midnight.and_utc(),
+                })
+            }
+            (None, Some(d)) if d.hours + d.minutes + d.seconds > 0 => Some(floating.time(midnight)),
+            _ => None,
+        };
+        if let Some(timed) = timed {
+            notes.push("DTSTART is a date but the event ends at a time of day; read as starting at midnight".into());
+            start = timed;
+        }
+    }
+    let mut end = match (end, duration) {
         (Some(end), _) => coerce_end(start, end, cal.floating),
         (None, Some(d)) => {
             if d.neg {
                 return Err("DURATION is negative".into());
             }
-            let days = i64::from(d.weeks) * 7 + i64::from(d.days);
-            let secs = i64::from(d.hours) * 3600 + i64::from(d.minutes) * 60 + i64::from(d.seconds);
-            add_duration(start, days, secs)
+            add_duration(start, &d)
         }
         (None, None) => match start {
             EventTime::Date { date } => EventTime::Date {
@@ -421,7 +802,9 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
         },
     };
     if end.to_utc(cal.floating) < start.to_utc(cal.floating) {
-        return Err("DTEND is before DTSTART".into());
+        // The producer mixed the two up (what python's recurring-ical-events assumes too).
+        notes.push("DTEND is before DTSTART; read with the two swapped".into());
+        std::mem::swap(&mut start, &mut end);
     }
     let title = title.map(|t| t.trim().to_string()).unwrap_or_default();
     let uid = match uid {
@@ -433,7 +816,19 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
         }
         _ => fallback_uid(&start, &title),
     };
-    let rrule = rrule.map(|r| rrule_text(r, &start, cal)).transpose()?;
+    // Periods whose values are dates (not allowed, but written): from midnight in the
+    // series' zone.
+    let rdate_periods = rdate_periods
+        .into_iter()
+        .map(|(s, e)| Period {
+            start: at_midnight(s, &start),
+            end: at_midnight(e, &start),
+        })
+        .collect();
+    let mut rrules = Vec::with_capacity(rules.len());
+    for rule in rules {
+        rrules.push(rrule_text(rule, &start, cal, notes)?);
+    }
     // A URL is one token: a line break in it is an injection attempt, not a typo (the URL
     // parser would silently drop it and keep the rest).
     if url
@@ -442,23 +837,163 @@ fn read_event(comp: &ICalendarComponent, cal: &Cal) -> Result<Event, String> {
     {
         return Err("URL contains control characters or line breaks".into());
     }
-
-    Ok(Event {
+    let mut rrules = rrules.into_iter();
+    let mut ev = Event {
         recurrence_id,
+        this_and_future,
         description,
         location,
         geo,
         url,
         categories,
         status,
-        rrule,
+        rrule: rrules.next(),
+        extra_rrules: rrules.collect(),
         rdates,
+        rdate_periods,
         exdates,
         sequence,
         last_modified,
         created,
         ..Event::new(uid, title, start, end)
-    })
+    };
+    if let Some((local, rules)) = start_entry.and_then(|e| custom_local(e, cal))
+        && ev.rrule.is_some()
+    {
+        materialize(&mut ev, local, &rules, cal.horizon, notes);
+    }
+    Ok(ev)
+}
+
+/// A period written with dates or basic date-times on both sides of the `/`.
+fn lenient_period(t: &str) -> Option<(PartialDateTime, PartialDateTime)> {
+    let basic = |v: &str| -> Option<PartialDateTime> {
+        let v = v.trim();
+        let (date, time) = match v.split_once('T') {
+            Some((d, t)) => (d, Some(t)),
+            None => (v, None),
+        };
+        let num = |s: &str, r: std::ops::Range<usize>| s.get(r)?.parse::<u16>().ok();
+        if date.len() != 8 {
+            return None;
+        }
+        let mut p = PartialDateTime {
+            year: Some(num(date, 0..4)?),
+            month: Some(u8::try_from(num(date, 4..6)?).ok()?),
+            day: Some(u8::try_from(num(date, 6..8)?).ok()?),
+            ..PartialDateTime::default()
+        };
+        if let Some(time) = time {
+            let (time, utc) = match time.strip_suffix('Z') {
+                Some(t) => (t, true),
+                None => (time, false),
+            };
+            if time.len() != 6 {
+                return None;
+            }
+            p.hour = Some(u8::try_from(num(time, 0..2)?).ok()?);
+            p.minute = Some(u8::try_from(num(time, 2..4)?).ok()?);
+            p.second = Some(u8::try_from(num(time, 4..6)?).ok()?);
+            if utc {
+                p.tz_hour = Some(0);
+                p.tz_minute = Some(0);
+            }
+        }
+        Some(p)
+    };
+    let (a, b) = t.split_once('/')?;
+    Some((basic(a)?, basic(b)?))
+}
+
+/// A period bound given as a date, as the date-time at midnight in the form of `start`.
+fn at_midnight(t: EventTime, start: &EventTime) -> EventTime {
+    match (t, start) {
+        (EventTime::Date { date }, EventTime::Local { tz, .. }) => EventTime::Local {
+            local: date.and_time(NaiveTime::MIN),
+            tz: *tz,
+        },
+        (EventTime::Date { date }, EventTime::Utc { .. }) => EventTime::Utc {
+            utc: date.and_time(NaiveTime::MIN).and_utc(),
+        },
+        (t, _) => t,
+    }
+}
+
+/// The local DTSTART of a component whose TZID is a [`Zone::Custom`] zone, with its rules.
+fn custom_local(e: &ICalendarEntry, cal: &Cal) -> Option<(NaiveDateTime, Arc<Rules>)> {
+    let p = e.values.first()?.as_partial_date_time()?;
+    if p.hour.is_none() || p.has_zone() {
+        return None;
+    }
+    match cal.zone(e.tz_id()?)? {
+        Zone::Custom(rules) => Some((naive_date_time(p).ok()?, rules)),
+        _ => None,
+    }
+}
+
+/// Expands the rules of a series whose zone no IANA zone follows (its times are UTC by
+/// now): the rules run on wall-clock time in the calendar's own zone definition, each
+/// instance becomes an RDATE in UTC, for the span of `horizon`. EXDATEs and RECURRENCE-IDs
+/// were converted the same way, so they still name their instances.
+fn materialize(
+    ev: &mut Event,
+    local_start: NaiveDateTime,
+    rules: &Rules,
+    horizon: (DateTime<Utc>, DateTime<Utc>),
+    notes: &mut Vec<String>,
+) {
+    let texts: Vec<String> = ev
+        .rrule
+        .take()
+        .into_iter()
+        .chain(ev.extra_rrules.drain(..))
+        .collect();
+    let dtstart = rrule::Tz::UTC.from_utc_datetime(&local_start);
+    let mut instances = Vec::new();
+    for text in texts {
+        // UNTIL is an instant; the rule runs on local times, so it is checked per instance.
+        let (rule, until) = match text.split_once(";UNTIL=") {
+            Some((head, u)) => (
+                head.to_string(),
+                NaiveDateTime::parse_from_str(u, "%Y%m%dT%H%M%SZ")
+                    .ok()
+                    .map(|n| n.and_utc()),
+            ),
+            None => (text.clone(), None),
+        };
+        let Ok(set) =
+            rrule::RRule::<rrule::Unvalidated>::from_str(&rule).and_then(|r| r.build(dtstart))
+        else {
+            continue;
+        };
+        for dt in set
+            .into_iter()
+            .take(crate::normalize::recurrence::ITERATION_BUDGET)
+        {
+            let utc = rules.local_to_utc(dt.naive_utc());
+            if until.is_some_and(|u| utc > u) || utc > horizon.1 {
+                break;
+            }
+            if dt.naive_utc() != local_start {
+                instances.push(utc);
+            }
+        }
+    }
+    // A long series keeps what is near today.
+    if instances.len() > MAX_MATERIALIZED {
+        instances.retain(|t| *t >= horizon.0);
+        instances.truncate(MAX_MATERIALIZED);
+    }
+    if let (Some(first), Some(last)) = (instances.iter().min(), instances.iter().max()) {
+        notes.push(format!(
+            "its time zone matches no IANA zone: the series is expanded when read ({} instances, {} to {})",
+            instances.len(),
+            first.date_naive(),
+            last.date_naive()
+        ));
+    }
+    ev.rdates
+        .extend(instances.into_iter().map(|utc| EventTime::Utc { utc }));
 }
 
 /// A TEXT property's values joined back (a stray unescaped comma must not lose text).
@@ -519,7 +1054,10 @@ fn coerce_end(start: EventTime, end: EventTime, zone: Tz) -> EventTime {
 }
 
 /// `start` plus a DURATION: whole days are nominal (wall clock), the rest exact (RFC 5545 3.3.6).
-fn add_duration(start: EventTime, days: i64, secs: i64) -> EventTime {
+fn add_duration(start: EventTime, d: &ICalendarDuration) -> EventTime {
+    let days = i64::from(d.weeks) * 7 + i64::from(d.days);
+    let secs = i64::from(d.hours) * 3600 + i64::from(d.minutes) * 60 + i64::from(d.seconds);
+    let (days, secs) = if d.neg { (-days, -secs) } else { (days, secs) };
     match start {
         EventTime::Date { date } => EventTime::Date {
             date: add_days(date, days.max(if secs > 0 { 1 } else { 0 })),
@@ -539,9 +1077,9 @@ fn add_duration(start: EventTime, days: i64, secs: i64) -> EventTime {
 }
 
 /// The single date/date-time value of a property, with its TZID.
-fn time_value(e: &ICalendarEntry, cal: &Cal) -> Result<EventTime, String> {
+fn time_value(e: &ICalendarEntry, cal: &Cal, floating: Floating) -> Result<EventTime, String> {
     match e.values.first() {
-        Some(ICalendarValue::PartialDateTime(p)) => to_event_time(p, e.tz_id(), cal),
+        Some(ICalendarValue::PartialDateTime(p)) => to_event_time(p, e.tz_id(), cal, floating),
         Some(ICalendarValue::Text(t)) => Err(format!("invalid date-time {:?}", shorten(t))),
         _ => Err("missing value".into()),
     }
@@ -574,7 +1112,73 @@ fn offset_of(p: &PartialDateTime) -> i32 {
     if p.tz_minus { -secs } else { secs }
 }
 
-fn to_event_time(p: &PartialDateTime, tzid: Option<&str>, cal: &Cal) -> Result<EventTime, String> {
+/// The zone floating times of one component are read in.
+#[derive(Debug, Clone, Copy)]
+enum Floating {
+    In(Tz),
+    Utc,
+}
+
+impl Floating {
+    fn time(self, local: NaiveDateTime) -> EventTime {
+        match self {
+            Floating::In(tz) => EventTime::Local { local, tz },
+            Floating::Utc => EventTime::Utc {
+                utc: local.and_utc(),
+            },
+        }
+    }
+}
+
+/// The zone a component's floating times are read in: the calendar's, unless the component
+/// itself tells what its floating DTSTART means, by a DTEND, EXDATE or RDATE with a zone
+/// (the first of them, as python's recurring-ical-events reads such mixed components).
+fn floating_for(comp: &ICalendarComponent, cal: &Cal) -> Floating {
+    let calendar = Floating::In(cal.floating);
+    if cal.x_wr.is_some() {
+        return calendar;
+    }
+    let floating_start = comp.entries.iter().any(|e| {
+        e.name == ICalendarProperty::Dtstart
+            && e.tz_id().is_none()
+            && e.values
+                .first()
+                .and_then(|v| v.as_partial_date_time())
+                .is_some_and(|p| p.hour.is_some() && !p.has_zone())
+    });
+    if !floating_start {
+        return calendar;
+    }
+    let zoned = |name: ICalendarProperty| {
+        comp.entries
+            .iter()
+            .filter(move |e| e.name == name)
+            .find_map(|e| {
+                let p = e.values.iter().find_map(|v| v.as_partial_date_time())?;
+                if p.hour.is_none() {
+                    return None;
+                }
+                if p.has_zone() {
+                    return (offset_of(p) == 0).then_some(Floating::Utc);
+                }
+                match cal.zone(e.tz_id()?)? {
+                    Zone::Iana(tz) => Some(Floating::In(tz)),
+                    _ => None,
+                }
+            })
+    };
+    zoned(ICalendarProperty::Dtend)
+        .or_else(|| zoned(ICalendarProperty::Exdate))
+        .or_else(|| zoned(ICalendarProperty::Rdate))
+        .unwrap_or(calendar)
+}
+
+fn to_event_time(
+    p: &PartialDateTime,
+    tzid: Option<&str>,
+    cal: &Cal,
+    floating: Floating,
+) -> Result<EventTime, String> {
     if p.hour.is_none() {
         return Ok(EventTime::Date {
             date: naive_date(p)?,
@@ -582,36 +1186,44 @@ fn to_event_time(p: &PartialDateTime, tzid: Option<&str>, cal: &Cal) -> Result<E
     }
     let local = naive_date_time(p)?;
     if p.has_zone() {
-        let utc = local - Duration::seconds(i64::from(offset_of(p)));
-        return Ok(EventTime::Utc {
-            utc: DateTime::from_naive_utc_and_offset(utc, Utc),
+        let utc: DateTime<Utc> = DateTime::from_naive_utc_and_offset(
+            local - Duration::seconds(i64::from(offset_of(p))),
+            Utc,
+        );
+        return Ok(match cal.x_wr {
+            Some(tz) if offset_of(p) == 0 => EventTime::Local {
+                local: utc.with_timezone(&tz).naive_local(),
+                tz,
+            },
+            _ => EventTime::Utc { utc },
         });
     }
     let Some(tzid) = tzid else {
-        return Ok(EventTime::Local {
-            local,
-            tz: cal.floating,
-        });
+        return Ok(floating.time(local));
     };
-    let zone = cal
-        .zones
-        .get(tzid)
-        .copied()
-        .or_else(|| match CalTz::from_str(tzid) {
-            Ok(CalTz::Tz(tz)) => Some(Zone::Iana(tz)),
-            Ok(CalTz::Fixed(off)) => Some(Zone::Fixed(off.local_minus_utc())),
-            _ => None,
-        });
-    match zone {
-        Some(Zone::Iana(tz)) => Ok(EventTime::Local { local, tz }),
-        Some(Zone::Fixed(off)) => Ok(EventTime::Utc {
+    Ok(match cal.zone(tzid) {
+        Some(Zone::Iana(tz)) => EventTime::Local { local, tz },
+        Some(Zone::Fixed(off)) => EventTime::Utc {
             utc: DateTime::from_naive_utc_and_offset(
                 local - Duration::seconds(i64::from(off)),
                 Utc,
             ),
-        }),
-        None => Err(format!("unknown TZID {:?}", shorten(tzid))),
-    }
+        },
+        Some(Zone::Custom(rules)) => EventTime::Utc {
+            utc: rules.local_to_utc(local),
+        },
+        None => {
+            // Never lose an event over a zone name: read it in the calendar's zone.
+            *cal.unknown
+                .borrow_mut()
+                .entry(tzid.to_string())
+                .or_default() += 1;
+            EventTime::Local {
+                local,
+                tz: cal.floating,
+            }
+        }
+    })
 }
 
 /// Writes a rule back as RRULE text with UNTIL normalised: UTC for timed series (a date UNTIL
@@ -621,10 +1233,15 @@ fn rrule_text(
     mut rule: calcard::icalendar::ICalendarRecurrenceRule,
     start: &EventTime,
     cal: &Cal,
+    notes: &mut Vec<String>,
 ) -> Result<String, String> {
     let until = rule.until.take();
     if rule.rscale.is_some() || rule.skip.is_some() {
         return Err("RRULE: RSCALE/SKIP (RFC 7529) are not supported".into());
+    }
+    if until.is_some() && rule.count.take().is_some() {
+        // RFC 5545 §3.3.10: they MUST NOT occur together (a negative COUNT is one way).
+        notes.push("RRULE has both UNTIL and COUNT; COUNT ignored".into());
     }
     let mut text = rule.to_string();
     if let Some(until) = until {

@@ -8,7 +8,7 @@
 //!
 //! | format | module | detected by |
 //! |---|---|---|
-//! | iCalendar (RFC 5545) | [`ics`] | `BEGIN:VCALENDAR` |
+//! | iCalendar (RFC 5545) | [`ics`] | `BEGIN:VCALENDAR` (or a bare component: `BEGIN:VEVENT`, …) |
 //! | xCal (RFC 6321) | [`xcal`] | XML root `icalendar` |
 //! | jCal (RFC 7265) | [`jcal`] | JSON array starting with `"vcalendar"` |
 //! | RSS 2.0 | [`rss`] | XML root `rss` (or RSS 1.0 `rdf:RDF`) |
@@ -25,6 +25,7 @@ pub mod jsonld;
 pub mod mapped;
 pub mod oparl;
 pub mod rss;
+pub mod vtimezone;
 pub mod xcal;
 
 use crate::config::{FieldMapping, FormatChoice};
@@ -124,6 +125,11 @@ pub struct Parsed {
     pub events: Vec<Event>,
     pub warnings: Vec<String>,
     pub next_page: Option<String>,
+    /// The body was cut off or damaged so that events may be missing: the ones read are
+    /// stored, but no stored event is withdrawn for being absent.
+    pub partial: bool,
+    /// Times read in the calendar's zone because their TZID names no zone.
+    pub zone_fallbacks: usize,
 }
 
 /// Settings a parser needs from the calendar and the source.
@@ -159,7 +165,11 @@ pub fn detect(
 ) -> Result<Format, FormatError> {
     let body = text.trim_start();
     let head: String = body.chars().take(512).collect();
-    if head.to_ascii_uppercase().starts_with("BEGIN:VCALENDAR") {
+    // A calendar, or components without one around them (the parser reads those too).
+    if head
+        .get(..6)
+        .is_some_and(|b| b.eq_ignore_ascii_case("BEGIN:"))
+    {
         return Ok(Format::Ics);
     }
     if head.starts_with('<') {

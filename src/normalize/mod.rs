@@ -145,9 +145,6 @@ pub fn normalize(events: Vec<Event>, opts: &NormalizeOptions) -> (Vec<Event>, Ve
             Some(v) => v.map_all(&cats, &opts.category_map).0,
             None => cats,
         };
-        if ev.title.is_empty() {
-            ev.title = "(ohne Titel)".into();
-        }
         if let Err(reason) = recurrence::check_rule(&ev) {
             warnings.push(format!("event {:?} skipped: {reason}", ev.uid));
             continue;

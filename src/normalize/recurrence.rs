@@ -57,13 +57,57 @@ pub struct Expansion {
     pub truncated: bool,
 }
 
-/// Checks that an event's rule can be expanded (used when ingesting, so a bad rule is reported
-/// with the event's UID).
+/// Most occurrences one series may have within any 24 hours. More is not a calendar of
+/// events but a flood (`FREQ=MINUTELY` from a broken export): such a series is refused.
+pub const MAX_PER_DAY: usize = 48;
+
+/// Checks that an event's rules can be expanded (used when ingesting, so a bad rule is
+/// reported with the event's UID): each parses, can produce a date, and gives at most
+/// [`MAX_PER_DAY`] occurrences within 24 hours.
 pub fn check_rule(ev: &Event) -> Result<(), String> {
-    if let Some(rule) = &ev.rrule {
-        build_set(rule, &ev.start).map_err(|e| format!("RRULE {rule:?}: {e}"))?;
+    for rule in ev.rrule.iter().chain(&ev.extra_rrules) {
+        let parsed = parse_rule(rule, &ev.start).map_err(|e| format!("RRULE {rule:?}: {e}"))?;
+        let set = parsed
+            .clone()
+            .build(rrule_start(&ev.start))
+            .map_err(|e| format!("RRULE {rule:?}: {e}"))?;
+        if per_day_bound(&parsed) > MAX_PER_DAY && too_dense(&set) {
+            return Err(format!(
+                "RRULE {rule:?} gives more than {MAX_PER_DAY} occurrences within 24 hours; the series is refused"
+            ));
+        }
     }
     Ok(())
+}
+
+/// An upper bound of a rule's occurrences per day from its frequency and BYxxx parts.
+fn per_day_bound(rule: &rrule::RRule<rrule::Unvalidated>) -> usize {
+    use rrule::Frequency;
+    let interval = usize::from(rule.get_interval().max(1));
+    let count = |by: &[u8], whole: usize| if by.is_empty() { whole } else { by.len() };
+    let (hours, minutes, seconds) = (
+        rule.get_by_hour(),
+        rule.get_by_minute(),
+        rule.get_by_second(),
+    );
+    match rule.get_freq() {
+        Frequency::Secondly => 86_400 / interval,
+        Frequency::Minutely => (1_440 / interval) * count(seconds, 1),
+        Frequency::Hourly => (24 / interval).max(1) * count(minutes, 1) * count(seconds, 1),
+        _ => count(hours, 1) * count(minutes, 1) * count(seconds, 1),
+    }
+}
+
+/// Whether the first instances of a set hold more than [`MAX_PER_DAY`] within 24 hours.
+fn too_dense(set: &rrule::RRuleSet) -> bool {
+    let first: Vec<DateTime<Utc>> = set
+        .into_iter()
+        .take(20 * MAX_PER_DAY)
+        .map(|d| d.with_timezone(&Utc))
+        .collect();
+    first
+        .windows(MAX_PER_DAY + 1)
+        .any(|w| w[MAX_PER_DAY] - w[0] < Duration::hours(24))
 }
 
 /// The `rrule` crate's zone for an event time, and the start as a zoned date-time.
@@ -82,7 +126,7 @@ fn rrule_start(start: &EventTime) -> DateTime<rrule::Tz> {
 
 use chrono::TimeZone as _;
 
-fn build_set(rule: &str, start: &EventTime) -> Result<rrule::RRuleSet, String> {
+fn parse_rule(rule: &str, start: &EventTime) -> Result<rrule::RRule<rrule::Unvalidated>, String> {
     // All-day UNTIL values are dates; the crate wants a date-time comparable to DTSTART, which
     // for all-day series is midnight UTC.
     let rule_text = match (start, rule.split_once(";UNTIL=")) {
@@ -96,7 +140,29 @@ fn build_set(rule: &str, start: &EventTime) -> Result<rrule::RRuleSet, String> {
     if is_impossible(&parsed) {
         return Err("the rule can never match a date".into());
     }
-    parsed.build(rrule_start(start)).map_err(|e| e.to_string())
+    Ok(parsed)
+}
+
+fn build_set(rule: &str, start: &EventTime) -> Result<rrule::RRuleSet, String> {
+    parse_rule(rule, start)?
+        .build(rrule_start(start))
+        .map_err(|e| e.to_string())
+}
+
+/// The UNTIL of a normalised rule as an instant (all-day: the end of that date in `zone`).
+fn rule_until(rule: &str, zone: Tz) -> Option<DateTime<Utc>> {
+    let (_, rest) = rule.split_once(";UNTIL=")?;
+    let value = rest.split(';').next()?;
+    if value.len() == 8 {
+        let date = chrono::NaiveDate::parse_from_str(value, "%Y%m%d").ok()?;
+        return Some(
+            crate::model::local_to_utc(add_days(date, 1).and_time(NaiveTime::MIN), zone)
+                - Duration::seconds(1),
+        );
+    }
+    chrono::NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%SZ")
+        .ok()
+        .map(|n| n.and_utc())
 }
 
 /// BYMONTH + BYMONTHDAY combinations that name no real day (February 30th, April 31st).
@@ -118,7 +184,21 @@ fn is_impossible(rule: &rrule::RRule<rrule::Unvalidated>) -> bool {
 
 /// Expands a series master with its overrides (or a single event) inside `window`.
 ///
-/// `date_zone` is the zone all-day dates are placed in for filtering.
+/// `date_zone` is the zone all-day dates are placed in for filtering. The rules follow
+/// RFC 5545 and, where it leaves room, what python's `recurring-ical-events` does:
+///
+/// * An override replaces the instance its RECURRENCE-ID names (compared in the form of the
+///   master's DTSTART: a `…T000000Z` RECURRENCE-ID names a date of an all-day series); of
+///   two for the same instance the higher SEQUENCE wins. An EXDATE removes the instance and
+///   its override.
+/// * `RANGE=THISANDFUTURE` (§3.8.4.4): every later instance is moved as the override moved
+///   its own (by the difference of its DTSTART and RECURRENCE-ID), takes the override's
+///   length and fields, until a later such override takes over.
+/// * An override whose RECURRENCE-ID the rules do not produce still describes a real
+///   occurrence (a moved RDATE instance, or an export with only the override), unless it
+///   carries the series' rule itself and is older (lower SEQUENCE) than the master: then the
+///   master was edited after it and it is stale.
+/// * An override without its master is that one instance; its own rules are not expanded.
 pub fn expand(
     master: &Event,
     overrides: &[&Event],
@@ -127,65 +207,147 @@ pub fn expand(
     cap: usize,
 ) -> Expansion {
     let mut out = Expansion::default();
-    let by_instance: HashMap<String, usize> = overrides
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| o.recurrence_id.map(|r| (recurrence_key(&r), i)))
-        .collect();
-    let mut used_overrides = HashSet::new();
+    let occurrence = |start: EventTime, end: EventTime, instance: EventTime| Occurrence {
+        start_utc: start.to_utc(date_zone),
+        end_utc: end.to_utc(date_zone),
+        start,
+        end,
+        instance,
+    };
+    if let Some(rid) = master.recurrence_id {
+        let occ = occurrence(master.start, master.end, rid);
+        if window.overlaps(occ.start_utc, occ.end_utc) {
+            out.occurrences.push((occ, None));
+        }
+        return out;
+    }
+    let excluded = excluded_keys(master, date_zone);
+    // Overrides by the key of the instance they replace.
+    let mut by_instance: HashMap<String, usize> = HashMap::new();
+    let mut this_and_future: Vec<(DateTime<Utc>, usize)> = Vec::new();
+    let mut rids = Vec::with_capacity(overrides.len());
+    for (i, o) in overrides.iter().enumerate() {
+        let rid = o
+            .recurrence_id
+            .map(|r| conform(&r, &master.start, date_zone));
+        rids.push(rid);
+        let Some(rid) = rid else { continue };
+        let key = recurrence_key(&rid);
+        if excluded.contains(&key) {
+            continue;
+        }
+        let slot = by_instance.entry(key).or_insert(i);
+        if overrides[*slot].sequence < o.sequence {
+            *slot = i;
+        }
+        if o.this_and_future {
+            this_and_future.push((rid.to_utc(date_zone), i));
+        }
+    }
+    this_and_future.retain(|(_, i)| by_instance.values().any(|v| v == i));
+    this_and_future.sort();
+    let mut used = vec![false; overrides.len()];
 
     let starts = instance_starts(master, window, date_zone, cap, &mut out.truncated);
     let length = span(&master.start, &master.end, date_zone);
-    for instance in starts {
+    for (instance, period_end) in starts {
         let key = recurrence_key(&instance);
-        let (start, end, from) = match by_instance.get(&key) {
-            Some(&i) => {
-                used_overrides.insert(i);
-                (overrides[i].start, overrides[i].end, Some(i))
-            }
-            None => (instance, shift(&instance, &length), None),
+        let at = instance.to_utc(date_zone);
+        let (start, end, from) = if let Some(&i) = by_instance.get(&key) {
+            used[i] = true;
+            (overrides[i].start, overrides[i].end, Some(i))
+        } else if let Some(&(_, i)) = this_and_future.iter().rev().find(|(r, _)| *r < at) {
+            let o = overrides[i];
+            let start = match rids[i] {
+                Some(rid) => moved_like(&instance, &rid, &o.start, date_zone),
+                None => instance,
+            };
+            let end = shift(&start, &span(&o.start, &o.end, date_zone));
+            (start, end, Some(i))
+        } else {
+            let end = period_end.unwrap_or_else(|| shift(&instance, &length));
+            (instance, end, None)
         };
-        let (s, e) = (start.to_utc(date_zone), end.to_utc(date_zone));
-        if window.overlaps(s, e) {
-            out.occurrences.push((
-                Occurrence {
-                    start,
-                    end,
-                    instance,
-                    start_utc: s,
-                    end_utc: e,
-                },
-                from,
-            ));
+        let occ = occurrence(start, end, instance);
+        if window.overlaps(occ.start_utc, occ.end_utc) {
+            out.occurrences.push((occ, from));
         }
         if out.occurrences.len() >= cap {
             out.truncated = true;
             break;
         }
     }
-    // Overrides whose RECURRENCE-ID the rule does not produce (moved RDATE instances, or
-    // exports that only contain the override) still describe a real occurrence.
-    for (i, o) in overrides.iter().enumerate() {
-        if used_overrides.contains(&i) || out.occurrences.len() >= cap {
+    for &i in by_instance.values() {
+        let o = overrides[i];
+        if used[i] || out.occurrences.len() >= cap {
             continue;
         }
-        let (s, e) = (o.start.to_utc(date_zone), o.end.to_utc(date_zone));
-        if window.overlaps(s, e) {
-            let instance = o.recurrence_id.unwrap_or(o.start);
-            out.occurrences.push((
-                Occurrence {
-                    start: o.start,
-                    end: o.end,
-                    instance,
-                    start_utc: s,
-                    end_utc: e,
-                },
-                Some(i),
-            ));
+        let Some(rid) = rids[i] else { continue };
+        if o.rrule.is_some() && o.sequence < master.sequence && !produces(master, &rid, date_zone) {
+            continue;
+        }
+        let occ = occurrence(o.start, o.end, rid);
+        if window.overlaps(occ.start_utc, occ.end_utc) {
+            out.occurrences.push((occ, Some(i)));
         }
     }
     out.occurrences.sort_by_key(|(o, _)| o.start_utc);
     out
+}
+
+/// The keys of a series' EXDATEs, in the form of its DTSTART.
+fn excluded_keys(ev: &Event, zone: Tz) -> HashSet<String> {
+    ev.exdates
+        .iter()
+        .map(|x| recurrence_key(&conform(x, &ev.start, zone)))
+        .collect()
+}
+
+/// Whether the series' rules and dates produce the instance `rid` (not excluded).
+fn produces(master: &Event, rid: &EventTime, zone: Tz) -> bool {
+    let at = rid.to_utc(zone);
+    let around = Window {
+        start: at - Duration::days(2),
+        end: at + Duration::days(2),
+    };
+    let key = recurrence_key(rid);
+    let mut truncated = false;
+    instance_starts(master, &around, zone, usize::MAX / 4, &mut truncated)
+        .iter()
+        .any(|(s, _)| recurrence_key(s) == key)
+}
+
+/// `instance` moved as an override moved its own instance `rid` to `start` (in `start`'s
+/// form: wall-clock time for local times, so a move keeps its local time across DST).
+fn moved_like(instance: &EventTime, rid: &EventTime, start: &EventTime, zone: Tz) -> EventTime {
+    match (instance, rid, start) {
+        (EventTime::Date { date }, EventTime::Date { date: r }, EventTime::Date { date: s }) => {
+            EventTime::Date {
+                date: add_days(*date, (*s - *r).num_days()),
+            }
+        }
+        (
+            EventTime::Local { local, tz },
+            EventTime::Local { local: r, tz: rtz },
+            EventTime::Local { local: s, tz: stz },
+        ) if tz == rtz && tz == stz => EventTime::Local {
+            local: *local + (*s - *r),
+            tz: *tz,
+        },
+        _ => {
+            let utc = instance.to_utc(zone) + (start.to_utc(zone) - rid.to_utc(zone));
+            match start {
+                EventTime::Local { tz, .. } => EventTime::Local {
+                    local: utc.with_timezone(tz).naive_local(),
+                    tz: *tz,
+                },
+                EventTime::Date { .. } => EventTime::Date {
+                    date: utc.with_timezone(&zone).date_naive(),
+                },
+                EventTime::Utc { .. } => EventTime::Utc { utc },
+            }
+        }
+    }
 }
 
 /// Length of an event, as whole days for all-day events and exact seconds otherwise.
@@ -223,26 +385,47 @@ fn shift(start: &EventTime, span: &Span) -> EventTime {
     }
 }
 
-/// Instance starts of a series (DTSTART, RRULE, RDATE, minus EXDATE) that may touch the window,
-/// in the form of the series' DTSTART.
+/// Instance starts of a series (DTSTART, every RRULE, RDATE and RDATE periods, minus
+/// EXDATE) that may touch the window, in the form of the series' DTSTART, each with the end
+/// an RDATE period gives it. DTSTART is the first instance, unless every rule ends (UNTIL)
+/// before it.
 fn instance_starts(
     ev: &Event,
     window: &Window,
     zone: Tz,
     cap: usize,
     truncated: &mut bool,
-) -> Vec<EventTime> {
+) -> Vec<(EventTime, Option<EventTime>)> {
     let length = span(&ev.start, &ev.end, zone);
-    let longest = match length {
-        Span::Days(d) => Duration::days(d.max(1)),
-        Span::Exact(d) => d.max(Duration::zero()),
-    };
+    let longest = ev
+        .rdate_periods
+        .iter()
+        .map(|p| p.end.to_utc(zone) - p.start.to_utc(zone))
+        .fold(
+            match length {
+                Span::Days(d) => Duration::days(d.max(1)),
+                Span::Exact(d) => d.max(Duration::zero()),
+            },
+            Duration::max,
+        );
     // Instances starting before this cannot reach into the window.
     let earliest = window.start - longest - Duration::days(1);
-    let mut starts: Vec<EventTime> = vec![ev.start];
-    if let Some(rule) = &ev.rrule
-        && let Ok(set) = build_set(rule, &ev.start)
-    {
+    let rules: Vec<&String> = ev.rrule.iter().chain(&ev.extra_rrules).collect();
+    let start_after_until = !rules.is_empty()
+        && rules
+            .iter()
+            .map(|r| rule_until(r, zone))
+            .collect::<Option<Vec<_>>>()
+            .and_then(|u| u.into_iter().max())
+            .is_some_and(|until| ev.start.to_utc(zone) > until);
+    let mut starts: Vec<(EventTime, Option<EventTime>)> = Vec::new();
+    if !start_after_until {
+        starts.push((ev.start, None));
+    }
+    for rule in rules {
+        let Ok(set) = build_set(rule, &ev.start) else {
+            continue;
+        };
         let mut looked = 0usize;
         let mut in_range = 0usize;
         for dt in &set {
@@ -268,7 +451,7 @@ fn instance_starts(
                     tz,
                 },
             };
-            starts.push(t);
+            starts.push((t, None));
             in_range += 1;
             if in_range >= cap.saturating_mul(2) {
                 *truncated = true;
@@ -276,27 +459,40 @@ fn instance_starts(
             }
         }
     }
-    starts.extend(ev.rdates.iter().map(|r| conform(r, &ev.start, zone)));
-    let excluded: HashSet<String> = ev
-        .exdates
+    starts.extend(
+        ev.rdates
+            .iter()
+            .map(|r| (conform(r, &ev.start, zone), None)),
+    );
+    let periods: HashMap<String, EventTime> = ev
+        .rdate_periods
         .iter()
-        .map(|x| recurrence_key(&conform(x, &ev.start, zone)))
-        .collect();
-    let mut seen = HashSet::new();
-    let mut out: Vec<EventTime> = starts
-        .into_iter()
-        .filter(|s| {
-            let key = recurrence_key(s);
-            !excluded.contains(&key) && seen.insert(key)
+        .map(|p| {
+            let s = conform(&p.start, &ev.start, zone);
+            starts.push((s, None));
+            (recurrence_key(&s), p.end)
         })
         .collect();
-    out.sort_by_key(|s| s.to_utc(zone));
+    let excluded = excluded_keys(ev, zone);
+    let mut seen = HashSet::new();
+    let mut out: Vec<(EventTime, Option<EventTime>)> = starts
+        .into_iter()
+        .filter_map(|(s, _)| {
+            let key = recurrence_key(&s);
+            if excluded.contains(&key) || !seen.insert(key.clone()) {
+                return None;
+            }
+            Some((s, periods.get(&key).copied()))
+        })
+        .collect();
+    out.sort_by_key(|(s, _)| s.to_utc(zone));
     out
 }
 
-/// An RDATE/EXDATE in the form of the series' DTSTART (a date EXDATE on a timed series names the
-/// instance on that day at DTSTART's time).
-fn conform(t: &EventTime, start: &EventTime, zone: Tz) -> EventTime {
+/// An RDATE/EXDATE/RECURRENCE-ID in the form of the series' DTSTART (a date on a timed
+/// series names the instance on that day at DTSTART's time; a date-time on an all-day series
+/// names its date: the wall-clock date for a local time, the date in `zone` for UTC).
+pub fn conform(t: &EventTime, start: &EventTime, zone: Tz) -> EventTime {
     match (t, start) {
         (EventTime::Date { date }, EventTime::Local { local, tz }) => EventTime::Local {
             local: date.and_time(local.time()),
@@ -305,8 +501,11 @@ fn conform(t: &EventTime, start: &EventTime, zone: Tz) -> EventTime {
         (EventTime::Date { date }, EventTime::Utc { utc }) => EventTime::Utc {
             utc: date.and_time(utc.time()).and_utc(),
         },
-        (other, EventTime::Date { .. }) if !other.is_date() => EventTime::Date {
-            date: other.date_in(zone),
+        (EventTime::Local { local, .. }, EventTime::Date { .. }) => {
+            EventTime::Date { date: local.date() }
+        }
+        (EventTime::Utc { utc }, EventTime::Date { .. }) => EventTime::Date {
+            date: utc.with_timezone(&zone).date_naive(),
         },
         (other, _) => *other,
     }

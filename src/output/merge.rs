@@ -144,10 +144,7 @@ impl Parts {
         let recurring = master.is_recurring() && master.recurrence_id.is_none();
         let mut stored = stored_from.unwrap_or_else(|| base.clone());
         if recurring {
-            ev.recurrence_id = Some(row.occurrence.instance);
-            ev.rrule = None;
-            ev.rdates.clear();
-            ev.exdates.clear();
+            ev.make_instance(row.occurrence.instance);
         }
         ev.uid = base.event.uid.clone();
         stored.event = ev;
@@ -328,10 +325,7 @@ impl Parts {
                 let mut stored = stored;
                 let base = &self.events[self.rows[carrier].event];
                 ev.uid = base.event.uid.clone();
-                ev.recurrence_id = Some(occ.instance);
-                ev.rrule = None;
-                ev.rdates.clear();
-                ev.exdates.clear();
+                ev.make_instance(occ.instance);
                 stored.source = base.source.clone();
                 stored.event = ev;
                 self.events.push(stored);
