@@ -58,6 +58,10 @@ pub struct Report {
     pub pages: usize,
     /// Category terms the vocabulary does not know (dropped), with their event counts.
     pub unmapped_categories: Vec<(String, usize)>,
+    /// Times read in the calendar's zone because their TZID named no zone.
+    pub zone_fallbacks: usize,
+    /// The body was cut off or damaged: the events read were stored, none was withdrawn.
+    pub partial: bool,
 }
 
 /// Errors that stop an ingest from recording anything (the store is unreachable or full).
@@ -93,6 +97,8 @@ pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig
                 report.format = Some(feed.format);
                 report.pages = feed.pages;
                 report.unmapped_categories = feed.unmapped_categories;
+                report.zone_fallbacks = feed.zone_fallbacks;
+                report.partial = feed.partial;
             }
             Err(e) => report.fail(e),
         },
@@ -117,6 +123,10 @@ pub struct Feed {
     pub hash: String,
     /// Category terms the vocabulary does not know (dropped), with their event counts.
     pub unmapped_categories: Vec<(String, usize)>,
+    /// See [`Report::zone_fallbacks`].
+    pub zone_fallbacks: usize,
+    /// See [`Report::partial`].
+    pub partial: bool,
 }
 
 /// The content hash's state after the normalisation settings and a feed's first page: what
@@ -143,6 +153,7 @@ async fn read_feed(
     };
     let mut events = Vec::new();
     let mut warnings = Vec::new();
+    let (mut zone_fallbacks, mut partial) = (0, false);
     let mut body = first;
     let mut pages = 0;
     let format = loop {
@@ -180,6 +191,8 @@ async fn read_feed(
             }
         })?;
         events.extend(parsed.events);
+        zone_fallbacks += parsed.zone_fallbacks;
+        partial |= parsed.partial;
         warnings.extend(parsed.warnings.into_iter().map(|w| {
             if pages > 1 {
                 format!("page {pages}: {w}")
@@ -224,6 +237,8 @@ async fn read_feed(
         pages,
         hash: hex::encode(hasher.finalize()),
         unmapped_categories,
+        zone_fallbacks,
+        partial,
     })
 }
 
@@ -239,6 +254,8 @@ impl Report {
             format: None,
             pages: 0,
             unmapped_categories: Vec::new(),
+            zone_fallbacks: 0,
+            partial: false,
         }
     }
 
@@ -352,7 +369,11 @@ async fn ingest_once<S: Store>(
         pages,
         hash,
         unmapped_categories,
+        zone_fallbacks,
+        partial,
     } = feed;
+    report.zone_fallbacks = zone_fallbacks;
+    report.partial = partial;
     if !unmapped_categories.is_empty() {
         tracing::info!(source = %source.id, terms = ?unmapped_categories, "Category terms not in the vocabulary were dropped.");
     }
@@ -432,12 +453,19 @@ async fn ingest_once<S: Store>(
     geocode(cfg, store, fetcher, &mut events, now).await?;
     let cal = cfg.calendar.clone();
     let merged =
-        crate::work::background(move || keep_past(events, &stored, &future, &cal, now)).await;
+        crate::work::background(move || keep_past(events, &stored, &future, &cal, now, partial))
+            .await;
     record_success(&mut state, now);
     state.etag = etag;
     state.last_modified = last_modified;
     state.content_hash = Some(hash);
     state.last_warnings = u32::try_from(report.warnings.len()).unwrap_or(u32::MAX);
+    state.warning_texts = report
+        .warnings
+        .iter()
+        .take(crate::model::MAX_WARNING_TEXTS)
+        .cloned()
+        .collect();
     let stage = Instant::now();
     let applied = store.apply(&state, Some(&merged), now).await;
     crate::metrics::ingest_stage("store", stage.elapsed());
@@ -630,13 +658,15 @@ fn adopt_identities(events: &mut [Event], stored: &[StoredEvent]) {
 
 /// The new events plus stored ones no longer in the feed: those that are over are kept as
 /// they are (a refetch never deletes the past); upcoming ones are kept as cancelled for
-/// `calendar.cancelled_days` after they vanished, so subscribed calendars remove them.
+/// `calendar.cancelled_days` after they vanished, so subscribed calendars remove them. From
+/// a `partial` feed (cut off) nothing is withdrawn: what is missing is kept as it was.
 fn keep_past(
     mut events: Vec<Event>,
     stored: &[StoredEvent],
     future: &Window,
     cal: &crate::config::CalendarConfig,
     now: DateTime<Utc>,
+    partial: bool,
 ) -> Vec<Event> {
     let present: HashSet<_> = events.iter().map(|e| e.uid.clone()).collect();
     let tz = cal.timezone;
@@ -657,7 +687,7 @@ fn keep_past(
             && recurrence::expand(e, &[], future, tz, cap)
                 .occurrences
                 .is_empty();
-        if over {
+        if over || partial {
             events.push(e.clone());
         } else if e.recurrence_id.is_none() && cal.cancelled_days > 0 {
             let mut ghost = e.clone();

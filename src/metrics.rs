@@ -15,6 +15,8 @@
 //! | `regiocal_fetch_total` | counter | `source`, `outcome` (`updated`, `unchanged`, `held_back`, `failed`, `store_error`) |
 //! | `regiocal_fetch_duration_seconds` | histogram | `source` |
 //! | `regiocal_source_events` | gauge | `source` |
+//! | `regiocal_source_warnings` | gauge (warnings of the last successful parse) | `source` |
+//! | `regiocal_source_zone_fallbacks` | gauge (times read in the calendar's zone because their TZID names no zone, last parse) | `source` |
 //! | `regiocal_source_health` | gauge (1 for the current state, 0 otherwise) | `source`, `state` |
 //! | `regiocal_source_error_count` | gauge (failures in a row) | `source` |
 //! | `regiocal_http_requests_total` | counter | `route`, `status` |
@@ -123,6 +125,14 @@ pub fn ingest_finished(source: &str, result: &Result<Report, IngestError>, took:
     };
     counter!("regiocal_fetch_total", "source" => source.to_string(), "outcome" => outcome)
         .increment(1);
+    if let Ok(r) = result
+        && r.outcome == Outcome::Updated
+    {
+        gauge!("regiocal_source_warnings", "source" => source.to_string())
+            .set(r.warnings.len() as f64);
+        gauge!("regiocal_source_zone_fallbacks", "source" => source.to_string())
+            .set(r.zone_fallbacks as f64);
+    }
     histogram!("regiocal_fetch_duration_seconds", "source" => source.to_string())
         .record(took.as_secs_f64());
 }

@@ -406,6 +406,8 @@ pub struct SourceState {
     pub pending_shrink: u32,
     /// Warnings (skipped events) of the last successful parse.
     pub last_warnings: u32,
+    /// The first [`MAX_WARNING_TEXTS`] of those warnings.
+    pub warning_texts: Vec<String>,
     /// How often the source was claimed for a fetch (see [`crate::store::Store::claim`]).
     #[serde(skip)]
     pub fetch_seq: i64,
@@ -413,6 +415,9 @@ pub struct SourceState {
     #[serde(skip)]
     pub lease_until: Option<DateTime<Utc>>,
 }
+
+/// Warnings of a parse kept with the source's state (the rest are counted).
+pub const MAX_WARNING_TEXTS: usize = 20;
 
 /// Health of a source as shown in `/api/v1/sources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

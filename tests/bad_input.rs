@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use common::{Reply, StubServer};
 use regiocal::app::App;
 use regiocal::ingest::{self, Outcome};
-use regiocal::model::{Health, Status};
+use regiocal::model::{EventTime, Health, Status};
 use regiocal::output::{Filter, Snapshot};
 use regiocal::server::{self, AppState, AppStateInner, SnapshotCell};
 use regiocal::store::Store;
@@ -237,7 +237,8 @@ async fn row2_hundred_thousand_levels_of_xml_or_json_nesting_fail_the_fetch() {
 
 /// Row 5: exploding recurrences are stored as they are, and their expansion is bounded by the
 /// window (`past_days` 30 + `future_days` 400 around "now") and by
-/// `max_occurrences_per_series` (1 000). How fast this is is measured by the `row5` group of
+/// `max_occurrences_per_series` (1 000); a series with more than 48 occurrences within 24
+/// hours (`FREQ=SECONDLY`) is refused with a warning, so it cannot flood the merged feed. How fast this is is measured by the `row5` group of
 /// `benches/pipeline.rs`, not here.
 #[tokio::test]
 async fn row5_exploding_recurrences_are_stored_and_expansion_is_bounded() {
@@ -258,8 +259,15 @@ async fn row5_exploding_recurrences_are_stored_and_expansion_is_bounded() {
         .into_iter()
         .map(|e| e.event.uid)
         .collect();
+    assert!(!stored.iter().any(|u| u.starts_with("hostile-secondly")));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("hostile-secondly")
+            && w.contains("more than 48 occurrences within 24 hours")),
+        "{:?}",
+        r.warnings
+    );
     for uid in [
-        "hostile-secondly@musterstadt.example",
+        "hostile-hourly@musterstadt.example",
         "hostile-daily-billion@musterstadt.example",
         "hostile-all-exdated@musterstadt.example",
         "hostile-ordinary@musterstadt.example",
@@ -288,8 +296,8 @@ async fn row5_exploding_recurrences_are_stored_and_expansion_is_bounded() {
             .filter(|r| snap.events[r.event].event.uid.starts_with(prefix))
             .count()
     };
-    // FREQ=SECONDLY without an end: exactly the cap, and the series is marked truncated.
-    assert_eq!(count("hostile-secondly"), cap);
+    // FREQ=HOURLY without an end: exactly the cap, and the series is marked truncated.
+    assert_eq!(count("hostile-hourly"), cap);
     assert!(snap.truncated_series >= 1);
     // COUNT=1000000000, daily from 2026-11-01: only the days inside the window.
     let days = (snap.window.end - snap.window.start).num_days() as usize;
@@ -312,7 +320,7 @@ async fn row5_exploding_recurrences_are_stored_and_expansion_is_bounded() {
     assert!(snap.select(&all).count() <= 2 * cap + 1);
     // The merged feed keeps each series as one compact VEVENT.
     let ics = regiocal::output::ics::render(&snap, &Filter::default());
-    assert!(ics.contains("RRULE:FREQ=SECONDLY"), "series stay series");
+    assert!(ics.contains("RRULE:FREQ=HOURLY"), "series stay series");
     assert!(ics.split("\r\n").filter(|l| *l == "BEGIN:VEVENT").count() < 10);
 }
 
@@ -362,8 +370,11 @@ async fn row6_line_breaks_in_uid_url_or_tzid_reject_only_that_event() {
             "url-escaped-lf",
             "URL contains control characters or line breaks",
         ),
-        ("tzid-cr", "unknown TZID"),
-        ("tzid-caret-n", "unknown TZID"),
+        ("tzid-cr", "TZID contains control characters or line breaks"),
+        (
+            "tzid-caret-n",
+            "TZID contains control characters or line breaks",
+        ),
     ] {
         assert!(
             r.warnings
@@ -725,9 +736,10 @@ async fn row10_a_200_html_login_page_is_an_error_never_an_empty_feed() {
     }
 }
 
-/// Row 12: unknown TZID, DTEND before DTSTART, years 0 and 9999, 30 February (as a date and as
-/// the only day a rule allows) each reject only their event, with the reason; the rest of the
-/// feed is ingested and the source stays healthy.
+/// Row 12: years 0 and 9999, 30 February (as a date and as the only day a rule allows) each
+/// reject only their event, with the reason; the rest of the feed is ingested and the source
+/// stays healthy. An unknown TZID and a DTEND before DTSTART lose no event: the first is read
+/// in the calendar's zone, the second with start and end swapped, each with a warning.
 #[tokio::test]
 async fn row12_absurd_dates_reject_only_their_event_with_the_reason() {
     let body = calendar(&[
@@ -760,10 +772,37 @@ async fn row12_absurd_dates_reject_only_their_event_with_the_reason() {
         .map(|e| e.event.uid)
         .collect();
     uids.sort();
-    assert_eq!(uids, ["auch-gut", "gut@test"]);
+    assert_eq!(uids, ["auch-gut", "gut@test", "rueckwaerts", "tz"]);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("TZID \"Mars/Olympus_Mons\" is not defined")
+                && w.contains("1 time(s) read in Europe/Berlin")),
+        "{:?}",
+        r.warnings
+    );
+    let stored = app.store.source_events("k").await.unwrap();
+    let time = |uid: &str| {
+        let e = &stored.iter().find(|e| e.event.uid == uid).unwrap().event;
+        (e.start, e.end)
+    };
+    let berlin = |s: &str| EventTime::Local {
+        local: chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+        tz: chrono_tz::Europe::Berlin,
+    };
+    let utc = |s: &str| EventTime::Utc {
+        utc: s.parse().unwrap(),
+    };
+    assert_eq!(time("tz").0, berlin("2026-12-10 19:00"));
+    assert_eq!(
+        time("rueckwaerts"),
+        (utc("2026-12-03T18:00:00Z"), utc("2026-12-03T20:00:00Z"))
+    );
     for (uid, reason) in [
-        ("tz", "unknown TZID \"Mars/Olympus_Mons\""),
-        ("rueckwaerts", "DTEND is before DTSTART"),
+        (
+            "rueckwaerts",
+            "DTEND is before DTSTART; read with the two swapped",
+        ),
         ("jahr-0", "year 0 out of range"),
         ("jahr-9999", "year 9999 out of range"),
         ("30-feb", "invalid date 2027-02-30"),
@@ -782,6 +821,7 @@ async fn row12_absurd_dates_reject_only_their_event_with_the_reason() {
     let state = app.store.source_state("k").await.unwrap().unwrap();
     assert_eq!((state.error_count, state.health()), (0, Health::Ok));
     assert_eq!(state.last_warnings, 7);
+    assert_eq!(r.zone_fallbacks, 1);
 }
 
 /// Row 13: UTF-16 with a BOM (both byte orders), Latin-1 served as UTF-8, UTF-8 with a broken

@@ -146,7 +146,7 @@ fn fetch_export_and_serve_agree() {
     assert!(
         summary.lines().any(|l| l.starts_with("cms ")
             && l.contains("updated")
-            && l.contains(" 6 ")
+            && l.contains(" 8 ")
             && l.contains(" 4 ")),
         "{summary}"
     );
@@ -374,12 +374,17 @@ fn fetch_export_and_serve_agree() {
         .find(|s| s["id"] == "cms")
         .unwrap();
     assert_eq!(
+        cms["warning_texts"].as_array().map(Vec::len),
+        Some(4),
+        "{cms}"
+    );
+    assert_eq!(
         (
             cms["health"].as_str(),
             cms["event_count"].as_u64(),
             cms["warnings"].as_u64()
         ),
-        (Some("ok"), Some(6), Some(4))
+        (Some("ok"), Some(8), Some(4))
     );
     assert!(cms["last_success"].is_string() && cms["next_run"].is_string());
     let health: serde_json::Value =
@@ -483,8 +488,9 @@ fn exit_codes_and_feed_doctor() {
     let text = stdout(&out);
     assert!(
         text.contains("OK    cms")
-            && text.contains("6 events, 4 warnings")
-            && text.contains("DTEND is before DTSTART"),
+            && text.contains("8 events, 4 warnings")
+            && text.contains("DTEND is before DTSTART; read with the two swapped")
+            && text.contains("TZID \"Mars/Olympus_Mons\" is not defined"),
         "{text}"
     );
     // The feed doctor stores nothing: in a fresh directory it does not even create the store.

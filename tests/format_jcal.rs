@@ -177,12 +177,15 @@ fn floating_times_dates_periods_and_unknown_properties() {
     let ev = &parsed.events[0];
     assert_eq!(ev.end, local("2026-12-05 21:00"));
     assert_eq!(
+        ev.rdate_periods,
+        [regiocal::model::Period {
+            start: local("2026-12-12 19:00"),
+            end: local("2026-12-12 21:00")
+        }]
+    );
+    assert_eq!(
         ev.rdates,
-        [
-            local("2026-12-12 19:00"),
-            local("2026-12-19 19:00"),
-            local("2026-12-26 19:00")
-        ]
+        [local("2026-12-19 19:00"), local("2026-12-26 19:00")]
     );
 }
 
@@ -291,10 +294,12 @@ fn problems_found_by_the_icalendar_rules_are_reported_too() {
         r#", ["dtend", {"tzid": "Europe/Berlin"}, "date-time", "2026-12-05T18:00:00"]"#,
     ))
     .unwrap();
-    assert!(parsed.events.is_empty());
+    // Kept, with start and end swapped (no event is lost over it).
+    assert_eq!(parsed.events.len(), 1);
+    assert_eq!(parsed.events[0].start, local("2026-12-05 18:00"));
     assert_eq!(
         parsed.warnings,
-        ["event \"e1@musterstadt.de\" skipped: DTEND is before DTSTART"]
+        ["event \"e1@musterstadt.de\": DTEND is before DTSTART; read with the two swapped"]
     );
     // Without a UID, the event is named by its number and its path.
     let doc = r#"["vcalendar", [], [
@@ -303,10 +308,12 @@ fn problems_found_by_the_icalendar_rules_are_reported_too() {
         ["vevent", [["dtstart", {}, "date", "2026-12-24"], ["dtend", {}, "date", "2026-12-20"]], []]
     ]]"#;
     let parsed = jcal(doc).unwrap();
-    assert_eq!(parsed.events.len(), 1);
+    assert_eq!(parsed.events.len(), 2);
     assert_eq!(
         parsed.warnings,
-        ["event #2 (no UID) at vcalendar[2][2] skipped: DTEND is before DTSTART"]
+        [
+            "event #2 (no UID) at vcalendar[2][2]: DTEND is before DTSTART; read with the two swapped"
+        ]
     );
     let nested = r#"["vcalendar", [], [["vevent", [], [["vcalendar", [], []]]]]]"#;
     assert_eq!(
@@ -316,7 +323,12 @@ fn problems_found_by_the_icalendar_rules_are_reported_too() {
         ]
     );
     let parsed = jcal(&one_event("").replace("Europe/Berlin", "Mars/Olympus_Mons")).unwrap();
-    assert!(parsed.warnings[0].contains("unknown TZID \"Mars/Olympus_Mons\""));
+    assert!(parsed.warnings[0].contains("TZID \"Mars/Olympus_Mons\" is not defined"));
+    assert_eq!(
+        parsed.events.len(),
+        1,
+        "read in the calendar's zone, not dropped"
+    );
 }
 
 #[test]

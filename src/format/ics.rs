@@ -133,6 +133,12 @@ pub fn parse(text: &str, ctx: &ParseContext) -> Result<Parsed, FormatError> {
     if calendars == 0 {
         return Err(FormatError::Ics("no VCALENDAR or VEVENT found".into()));
     }
+    if out.partial && out.events.is_empty() {
+        // Cut off before the first complete event: nothing is readable.
+        return Err(FormatError::Ics(
+            "file is truncated (no complete VEVENT before the cut)".into(),
+        ));
+    }
     Ok(out)
 }
 
@@ -241,13 +247,18 @@ fn repair_structure(text: &str) -> Prepared<'_> {
     let mut partial = false;
     let mut bare_warned = false;
     let mut last = 0;
+    // Drops an unclosed component; whether an event went with it.
     let drop_open = |out: &mut Vec<Cow<'_, str>>, o: &Open<'_>, warnings: &mut Vec<String>| {
+        let lost_event = out[o.at..].iter().any(
+            |l| matches!(component_line(l), Some((true, n)) if n.eq_ignore_ascii_case("VEVENT")),
+        );
         out.truncate(o.at);
         warnings.push(format!(
             "line {}: BEGIN:{} is never closed; that component is dropped",
             o.line,
             shorten(o.name)
         ));
+        lost_event
     };
     for (n, line) in text.split('\n').enumerate() {
         let lno = n + 1;
@@ -314,8 +325,7 @@ fn repair_structure(text: &str) -> Prepared<'_> {
                 };
                 while stack.len() > depth + 1 {
                     if let Some(o) = stack.pop() {
-                        drop_open(&mut out, &o, &mut warnings);
-                        partial = true;
+                        partial |= drop_open(&mut out, &o, &mut warnings);
                     }
                 }
                 if let Some(o) = stack.pop() {
@@ -329,15 +339,19 @@ fn repair_structure(text: &str) -> Prepared<'_> {
         if o.name.eq_ignore_ascii_case("VCALENDAR") {
             if !o.synthetic {
                 warnings.push(format!(
-                    "END:VCALENDAR missing (the file ends at line {last}): the events before it are kept, none is withdrawn"
+                    "END:VCALENDAR missing (the file ends at line {last}); added"
                 ));
-                partial = true;
             }
             out.push("END:VCALENDAR".into());
         } else {
-            drop_open(&mut out, &o, &mut warnings);
-            partial = true;
+            partial |= drop_open(&mut out, &o, &mut warnings);
         }
+    }
+    if partial {
+        warnings.push(
+            "the file is cut off or damaged: the complete events are kept, none is withdrawn for being absent"
+                .into(),
+        );
     }
     let mut joined = String::with_capacity(text.len() + 64);
     for l in &out {
@@ -382,7 +396,7 @@ enum SeriesEnd {
 /// For each TZID the calendar's events use: the span of local times (Unix seconds read as
 /// UTC, a day of margin either side) its definition matters for. A series that goes on past
 /// the start of `horizon` counts from there to its end or the end of `horizon`.
-fn zone_usage<'a>(ical: &'a ICalendar, horizon: (i64, i64)) -> HashMap<&'a str, (i64, i64)> {
+fn zone_usage(ical: &ICalendar, horizon: (i64, i64)) -> HashMap<&str, (i64, i64)> {
     let mut usage: HashMap<&str, (i64, i64)> = HashMap::new();
     for comp in &ical.components {
         if comp.component_type != ICalendarComponentType::VEvent {
@@ -837,6 +851,15 @@ fn read_event(
     {
         return Err("URL contains control characters or line breaks".into());
     }
+    // Google writes a series in UTC and shows it at the same wall-clock time all year in the
+    // calendar's X-WR-TIMEZONE: expand it there (what python's `x-wr-timezone` does).
+    // RDATE, EXDATE and RECURRENCE-ID values name instants, which stay as they are.
+    if let Some(tz) = cal.x_wr
+        && !rrules.is_empty()
+    {
+        start = in_zone(start, tz);
+        end = in_zone(end, tz);
+    }
     let mut rrules = rrules.into_iter();
     let mut ev = Event {
         recurrence_id,
@@ -863,6 +886,22 @@ fn read_event(
         materialize(&mut ev, local, &rules, cal.horizon, notes);
     }
     Ok(ev)
+}
+
+/// A UTC time as the wall-clock time in `tz`, unless that wall-clock time is ambiguous there
+/// (it would then name the other instant).
+fn in_zone(t: EventTime, tz: Tz) -> EventTime {
+    match t {
+        EventTime::Utc { utc } => {
+            let local = utc.with_timezone(&tz).naive_local();
+            if local_to_utc(local, tz) == utc {
+                EventTime::Local { local, tz }
+            } else {
+                t
+            }
+        }
+        other => other,
+    }
 }
 
 /// A period written with dates or basic date-times on both sides of the `/`.
@@ -1155,9 +1194,7 @@ fn floating_for(comp: &ICalendarComponent, cal: &Cal) -> Floating {
             .filter(move |e| e.name == name)
             .find_map(|e| {
                 let p = e.values.iter().find_map(|v| v.as_partial_date_time())?;
-                if p.hour.is_none() {
-                    return None;
-                }
+                p.hour?;
                 if p.has_zone() {
                     return (offset_of(p) == 0).then_some(Floating::Utc);
                 }
@@ -1190,17 +1227,16 @@ fn to_event_time(
             local - Duration::seconds(i64::from(offset_of(p))),
             Utc,
         );
-        return Ok(match cal.x_wr {
-            Some(tz) if offset_of(p) == 0 => EventTime::Local {
-                local: utc.with_timezone(&tz).naive_local(),
-                tz,
-            },
-            _ => EventTime::Utc { utc },
-        });
+        return Ok(EventTime::Utc { utc });
     }
     let Some(tzid) = tzid else {
         return Ok(floating.time(local));
     };
+    if tzid.chars().any(char::is_control) || tzid.contains("^n") || tzid.contains("^N") {
+        // A line break in a parameter (also as RFC 6868's `^n`) is an injection attempt, not
+        // a zone name.
+        return Err("TZID contains control characters or line breaks".into());
+    }
     Ok(match cal.zone(tzid) {
         Some(Zone::Iana(tz)) => EventTime::Local { local, tz },
         Some(Zone::Fixed(off)) => EventTime::Utc {

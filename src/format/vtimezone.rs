@@ -442,7 +442,8 @@ mod tests {
             DTSTART:19981101T020000\r\nRDATE:19981101T020000,19991107T020000\r\nEND:DAYLIGHT\r\n\
             END:VTIMEZONE\r\nEND:VCALENDAR\r\n";
         let r = rules(text);
-        assert_eq!(r.initial, 11 * 3600 + 55 * 60 + 44);
+        // calcard keeps hours and minutes of a UTC offset (the 44 seconds of 1915 are lost).
+        assert_eq!(r.initial, 11 * 3600 + 55 * 60);
         assert_eq!(
             r.local_to_utc(at("1999-12-01 12:00:00")).to_rfc3339(),
             "1999-11-30T23:00:00+00:00"

@@ -80,12 +80,16 @@ fn write_feed(
     Ok(())
 }
 
+/// The entry title of an event without one (the web pages say the same).
+const UNTITLED: &str = "(ohne Titel)";
+
 fn write_entry(w: &mut Writer<Vec<u8>>, snap: &Snapshot, row: &Row) -> io::Result<()> {
     let doc = event_doc(snap, row, false);
     let stored = &snap.events[row.event];
     w.write_event(Event::Start(BytesStart::new("entry")))?;
     text_element(w, "id", &format!("{ENTRY_ID_PREFIX}{}", row.id))?;
-    text_element(w, "title", doc.title)?;
+    // atom:title is required (RFC 4287 §4.1.2): an untitled event gets the web page's wording.
+    text_element(w, "title", doc.title.unwrap_or(UNTITLED))?;
     text_element(w, "published", &stamp(&stored.first_seen))?;
     text_element(w, "updated", &stamp(&stored.updated_at))?;
     if let Some(url) = doc.url.filter(|u| is_http(u)) {

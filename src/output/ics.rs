@@ -252,7 +252,9 @@ fn vevent(snap: &Snapshot, idx: usize, uid: &str, times: Times<'_>) -> IcsEvent 
             &conform(rid, series_start, snap.calendar.timezone),
         ));
     }
-    ev.summary(&e.title);
+    if !e.title.is_empty() {
+        ev.summary(&e.title);
+    }
     let getting_there = getting_there(snap, &place, venue, &e.title, start);
     match (&e.description, getting_there) {
         (Some(d), Some(g)) => {

@@ -22,7 +22,8 @@ pub struct EventDoc<'a> {
     pub uid: &'a str,
     pub source: &'a str,
     pub source_name: &'a str,
-    pub title: &'a str,
+    /// `None` when the source gave no title (`null` in JSON).
+    pub title: Option<&'a str>,
     pub description: Option<&'a str>,
     pub start: String,
     pub end: String,
@@ -86,7 +87,7 @@ impl EventDoc<'_> {
         out.extend_from_slice(b",\"source_name\":");
         json_str(out, self.source_name);
         out.extend_from_slice(b",\"title\":");
-        json_str(out, self.title);
+        json_opt_str(out, self.title);
         out.extend_from_slice(b",\"description\":");
         json_opt_str(out, self.description);
         out.extend_from_slice(b",\"start\":");
@@ -375,6 +376,8 @@ pub struct SourceDoc<'a> {
     pub last_error: Option<&'a str>,
     pub event_count: u32,
     pub warnings: u32,
+    /// The first of those warnings (skipped events with the reason, unknown TZIDs).
+    pub warning_texts: &'a [String],
     /// Occurrences of this source merged into another source's event.
     pub merged_into_others: usize,
 }
@@ -399,7 +402,7 @@ pub fn event_doc<'a>(snap: &'a Snapshot, row: &'a Row, detail: bool) -> EventDoc
         uid: &series.public_uid,
         source: &series.source,
         source_name: src.map_or(series.source.as_str(), |s| s.name.as_str()),
-        title: &ev.title,
+        title: (!ev.title.is_empty()).then_some(ev.title.as_str()),
         description: ev.description.as_deref(),
         start: format_time(&row.occurrence.start, zone),
         end: format_time(
@@ -607,6 +610,7 @@ pub fn source_doc(s: &SourceInfo, merged: usize) -> SourceDoc<'_> {
         last_error: st.last_error.as_deref(),
         event_count: st.event_count,
         warnings: st.last_warnings,
+        warning_texts: &st.warning_texts,
         merged_into_others: merged,
     }
 }
@@ -646,7 +650,7 @@ mod tests {
             uid: text,
             source: text,
             source_name: text,
-            title: text,
+            title: some(text),
             description: some(text),
             start: "2026-01-03T19:30:00+01:00".into(),
             end: text.into(),

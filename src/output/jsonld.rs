@@ -45,7 +45,8 @@ struct EventItem<'a> {
     #[serde(rename = "@id")]
     id: String,
     identifier: &'a str,
-    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     start_date: String,

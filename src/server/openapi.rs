@@ -244,7 +244,8 @@ pub struct Event {
     uid: String,
     source: String,
     source_name: String,
-    title: String,
+    /// `null` when the source gave no title.
+    title: Option<String>,
     description: Option<String>,
     /// RFC 3339 with the event zone's offset, or a date for all-day occurrences.
     start: String,
@@ -355,8 +356,10 @@ pub struct Source {
     error_count: u32,
     last_error: Option<String>,
     event_count: u32,
-    /// Events skipped with a warning in the last successful parse.
+    /// Warnings of the last successful parse (skipped events, repairs, unknown TZIDs).
     warnings: u32,
+    /// The first 20 of those warnings, as text.
+    warning_texts: Vec<String>,
     /// Occurrences of this source merged into another source's event.
     merged_into_others: usize,
 }

@@ -85,6 +85,16 @@ impl Encoded {
     }
 }
 
+/// A source's kept warnings as the JSON text stored with its state.
+pub(crate) fn warning_texts_json(texts: &[String]) -> String {
+    serde_json::to_string(texts).unwrap_or_else(|_| "[]".into())
+}
+
+/// Reads [`warning_texts_json`] back (anything unreadable is no warnings).
+pub(crate) fn warning_texts_from_json(json: String) -> Vec<String> {
+    serde_json::from_str(&json).unwrap_or_default()
+}
+
 /// The first 128 bits of the SHA-256 of an event's JSON, in hex.
 pub(crate) fn hash_json(json: &str) -> String {
     use sha2::{Digest, Sha256};

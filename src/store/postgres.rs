@@ -124,6 +124,7 @@ fn state_from_row(row: &sqlx::postgres::PgRow) -> Result<SourceState, sqlx::Erro
         event_count: count(row, "event_count")?,
         pending_shrink: count(row, "pending_shrink")?,
         last_warnings: count(row, "last_warnings")?,
+        warning_texts: super::warning_texts_from_json(row.try_get("warning_texts")?),
         fetch_seq: row.try_get("fetch_seq")?,
         lease_until: row.try_get("lease_until")?,
     })
@@ -238,14 +239,14 @@ async fn touch_source(
 }
 
 const UPSERT_STATE: &str = "INSERT INTO sources (id, etag, last_modified, content_hash, last_fetch, last_success, \
-     last_error, error_count, next_run, event_count, pending_shrink, last_warnings) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     last_error, error_count, next_run, event_count, pending_shrink, last_warnings, warning_texts) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
      content_hash = excluded.content_hash, last_fetch = excluded.last_fetch, \
      last_success = excluded.last_success, last_error = excluded.last_error, \
      error_count = excluded.error_count, next_run = excluded.next_run, \
      event_count = excluded.event_count, pending_shrink = excluded.pending_shrink, \
-     last_warnings = excluded.last_warnings";
+     last_warnings = excluded.last_warnings, warning_texts = excluded.warning_texts";
 
 fn small(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -268,6 +269,7 @@ where
         .bind(small(s.event_count))
         .bind(small(s.pending_shrink))
         .bind(small(s.last_warnings))
+        .bind(super::warning_texts_json(&s.warning_texts))
         .execute(exec)
         .await
         .map(|_| ())

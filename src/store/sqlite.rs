@@ -154,6 +154,7 @@ fn state_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SourceState, sqlx::Er
             .try_get::<i64, _>("last_warnings")?
             .try_into()
             .unwrap_or(u32::MAX),
+        warning_texts: super::warning_texts_from_json(row.try_get("warning_texts")?),
         fetch_seq: row.try_get("fetch_seq")?,
         lease_until: parse_ts(row.try_get("lease_until")?),
     })
@@ -352,14 +353,14 @@ async fn touch_source(
 }
 
 const UPSERT_STATE: &str = "INSERT INTO sources (id, etag, last_modified, content_hash, last_fetch, last_success, \
-     last_error, error_count, next_run, event_count, pending_shrink, last_warnings) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     last_error, error_count, next_run, event_count, pending_shrink, last_warnings, warning_texts) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
      ON CONFLICT (id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
      content_hash = excluded.content_hash, last_fetch = excluded.last_fetch, \
      last_success = excluded.last_success, last_error = excluded.last_error, \
      error_count = excluded.error_count, next_run = excluded.next_run, \
      event_count = excluded.event_count, pending_shrink = excluded.pending_shrink, \
-     last_warnings = excluded.last_warnings";
+     last_warnings = excluded.last_warnings, warning_texts = excluded.warning_texts";
 
 async fn write_state<'e, E>(exec: E, s: &SourceState) -> Result<(), sqlx::Error>
 where
@@ -378,6 +379,7 @@ where
         .bind(i64::from(s.event_count))
         .bind(i64::from(s.pending_shrink))
         .bind(i64::from(s.last_warnings))
+        .bind(super::warning_texts_json(&s.warning_texts))
         .execute(exec)
         .await
         .map(|_| ())

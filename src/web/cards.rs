@@ -216,7 +216,7 @@ pub fn card(snap: &Snapshot, row: &Row, lang: Lang, day: NaiveDate, href: String
     let ev = &snap.events[row.event].event;
     Card {
         href,
-        title: ev.title.clone(),
+        title: lang.title(&ev.title),
         when: when(snap, row, lang, day),
         start_iso: start_iso(snap, row),
         place: place_name(snap, row),

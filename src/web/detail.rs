@@ -148,7 +148,7 @@ pub fn render(snap: &Snapshot, row: &Row, q: &PageQuery, ctx: &Ctx) -> Result<St
                     .as_ref()
                     .map(|v| v.name.clone())
                     .or_else(|| location.clone())
-                    .unwrap_or_else(|| ev.title.clone()),
+                    .unwrap_or_else(|| lang.title(&ev.title)),
                 lat: g.lat,
                 lon: g.lon,
                 count: String::new(),
@@ -220,7 +220,7 @@ pub fn render(snap: &Snapshot, row: &Row, q: &PageQuery, ctx: &Ctx) -> Result<St
     let base_id = format!("/events/{}", row.id);
     Ok(EventPage {
         chrome: Chrome::new(snap, q, &base_id, Nav::None),
-        title: ev.title.clone(),
+        title: lang.title(&ev.title),
         when: cards::when_long(snap, row, lang),
         start_iso: cards::start_iso(snap, row),
         status: cards::status_label(ev.status, lang),

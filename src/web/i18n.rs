@@ -16,6 +16,15 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// An event's title for a page: the placeholder when it has none.
+    pub fn title(self, title: &str) -> String {
+        if title.is_empty() {
+            self.texts().untitled.to_string()
+        } else {
+            title.to_string()
+        }
+    }
+
     /// The language named by `?lang=` (`de` or `en`, case-insensitive).
     pub fn from_param(v: &str) -> Option<Lang> {
         match v.trim().to_ascii_lowercase().as_str() {
@@ -379,6 +388,11 @@ pub struct Texts {
     pub th_last_success: &'static str,
     pub th_error: &'static str,
     pub th_events: &'static str,
+    pub th_warnings: &'static str,
+    /// The title shown for an event its source gave none.
+    pub untitled: &'static str,
+    /// "{n} more" below the kept warnings (`{n}` is replaced).
+    pub warnings_more: &'static str,
     pub th_licence: &'static str,
     pub th_attribution: &'static str,
     pub health_ok: &'static str,
@@ -503,6 +517,9 @@ pub static DE: Texts = Texts {
     th_last_success: "Zuletzt erfolgreich",
     th_error: "Letzter Fehler",
     th_events: "Termine",
+    th_warnings: "Hinweise beim Einlesen",
+    untitled: "(ohne Titel)",
+    warnings_more: "… und {n} weitere (regiocal check zeigt alle)",
     th_licence: "Lizenz",
     th_attribution: "Namensnennung",
     health_ok: "in Ordnung",
@@ -627,6 +644,9 @@ pub static EN: Texts = Texts {
     th_last_success: "Last success",
     th_error: "Last error",
     th_events: "Events",
+    th_warnings: "Warnings when read",
+    untitled: "(untitled)",
+    warnings_more: "… and {n} more (regiocal check shows all)",
     th_licence: "Licence",
     th_attribution: "Attribution",
     health_ok: "OK",

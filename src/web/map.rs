@@ -113,7 +113,7 @@ pub fn render(snap: &Snapshot, q: &PageQuery, ctx: &Ctx) -> Result<String, WebEr
         if place.events.len() < POPUP_EVENTS {
             let day = cards::list_day(snap, row, first_day);
             place.events.push(MapEvent {
-                title: snap.events[row.event].event.title.clone(),
+                title: q.lang.title(&snap.events[row.event].event.title),
                 when: format!(
                     "{}, {}",
                     q.lang.short_date(day),

@@ -23,6 +23,10 @@ pub struct SourceRow {
     pub last_success: String,
     pub error: Option<String>,
     pub events: u32,
+    /// The warnings kept from the last parse (skipped events and why, unknown TZIDs).
+    pub warnings: Vec<String>,
+    /// How many more there were.
+    pub warnings_more: Option<String>,
     /// The list of this source's events.
     pub href: String,
     pub license: Option<String>,
@@ -68,6 +72,13 @@ pub fn render(snap: &Snapshot, q: &PageQuery, _ctx: &Ctx) -> Result<String, WebE
                 last_success: when(st.last_success),
                 error: st.last_error.clone().filter(|e| !e.trim().is_empty()),
                 events: st.event_count,
+                warnings: st.warning_texts.clone(),
+                warnings_more: (st.last_warnings as usize > st.warning_texts.len()).then(|| {
+                    t.warnings_more.replace(
+                        "{n}",
+                        &(st.last_warnings as usize - st.warning_texts.len()).to_string(),
+                    )
+                }),
                 href: q.with_lang(format!("/?source={}", super::query::encode_value(&s.id))),
                 license: s.license.clone(),
                 license_url: s.license.as_deref().and_then(license_url),
