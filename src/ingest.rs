@@ -176,6 +176,7 @@ async fn read_feed(
                 default_tz: tz,
                 mapping: mapping.as_ref(),
                 base_url: base.as_ref(),
+                now: crate::clock::now(),
             };
             let parsed = format::parse(&bytes, choice, content_type.as_deref(), &ctx);
             (parsed, hasher)

@@ -970,3 +970,66 @@ async fn row17_urls_with_credentials_are_never_fetched_or_shown() {
     }
     assert!(stub.hits("/x").is_empty(), "no request was made");
 }
+
+/// A download cut off inside an event (RFC 5545 files have no length of their own): the
+/// complete events are stored, and no stored event is withdrawn for being absent from it;
+/// a complete feed without the event later does withdraw it (published as cancelled).
+#[tokio::test]
+async fn cut_off_calendar_keeps_its_complete_events_and_withdraws_none() {
+    let cut = common::fixture("ics/truncated.ics");
+    let text = String::from_utf8(cut.clone()).unwrap();
+    let whole = format!(
+        "{text}ür\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    let without_third = {
+        let at = whole.find("BEGIN:VEVENT\r\nUID:portal-3").unwrap();
+        format!("{}END:VCALENDAR\r\n", &whole[..at])
+    };
+    let stub = StubServer::start().await;
+    stub.script(
+        "/portal.ics",
+        vec![
+            feed(whole.into_bytes()),
+            feed(cut),
+            feed(without_third.into_bytes()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(
+        dir.path(),
+        &common::source_block("portal", &stub.url("/portal.ics")),
+    )
+    .await;
+    let state = |uid: &'static str| {
+        let app = &app;
+        async move {
+            app.store
+                .source_events("portal")
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|e| e.event.uid == uid)
+                .map(|e| (e.event.status, e.event.withdrawn.is_some()))
+        }
+    };
+    let r = run(&app, "portal").await;
+    assert_eq!((r.outcome, r.events), (Outcome::Updated, 3), "{r:?}");
+    let r = run(&app, "portal").await;
+    assert_eq!((r.outcome, r.events, r.partial), (Outcome::Updated, 2, true), "{r:?}");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("BEGIN:VEVENT is never closed")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(
+        state("portal-3@musterstadt.example").await,
+        Some((Status::Confirmed, false)),
+        "the event the cut-off file lacks is kept as it was"
+    );
+    let r = run(&app, "portal").await;
+    assert_eq!((r.outcome, r.partial), (Outcome::Updated, false), "{r:?}");
+    assert_eq!(
+        state("portal-3@musterstadt.example").await,
+        Some((Status::Cancelled, true))
+    );
+}

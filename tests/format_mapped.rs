@@ -39,6 +39,7 @@ fn example_mapping(id: &str) -> FieldMapping {
 
 fn parse_with(body: impl AsRef<[u8]>, mapping: &FieldMapping) -> Result<Parsed, FormatError> {
     let ctx = ParseContext {
+        now: regiocal::clock::now(),
         default_tz: TZ,
         mapping: Some(mapping),
         base_url: None,

@@ -53,6 +53,7 @@ fn mappings() -> [FieldMapping; 2] {
 fuzz_target!(|data: &[u8]| {
     for mapping in &mappings() {
         let ctx = ParseContext {
+            now: regiocal::clock::now(),
             default_tz: chrono_tz::Europe::Berlin,
             mapping: Some(mapping),
             base_url: None,

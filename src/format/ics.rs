@@ -510,7 +510,7 @@ fn read_calendar(
             shorten(name)
         ));
     }
-    let now = crate::clock::now();
+    let now = ctx.now;
     let horizon = (
         now - Duration::days(SERIES_HORIZON_PAST_DAYS),
         now + Duration::days(SERIES_HORIZON_FUTURE_DAYS),

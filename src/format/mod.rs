@@ -141,15 +141,24 @@ pub struct ParseContext<'a> {
     pub mapping: Option<&'a FieldMapping>,
     /// URL the body came from (to resolve relative links), for HTTP sources.
     pub base_url: Option<&'a url::Url>,
+    /// When the feed is read: a series in a time zone no IANA zone follows is expanded for
+    /// the years around it (see [`ics`]).
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl ParseContext<'static> {
+    /// The same context, read at `now`.
+    pub fn at(self, now: chrono::DateTime<chrono::Utc>) -> ParseContext<'static> {
+        ParseContext { now, ..self }
+    }
+
     /// A context with only the default zone.
     pub fn new(default_tz: Tz) -> ParseContext<'static> {
         ParseContext {
             default_tz,
             mapping: None,
             base_url: None,
+            now: crate::clock::now(),
         }
     }
 }

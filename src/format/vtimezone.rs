@@ -338,7 +338,18 @@ pub fn resolve(
             return Ok(Resolved::Iana(tz));
         }
     }
-    let agrees = |tz: Tz| rules.agrees_with(tz, from, to);
+    // Any other zone must agree over whole years, so a zone that merely has the same offset
+    // on the few days the calendar uses is not taken for it.
+    let year_of = |t: i64| {
+        use chrono::Datelike;
+        DateTime::from_timestamp(t, 0).map_or(1970, |d| d.year())
+    };
+    let secs = |y: i32, m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(y.clamp(1900, 2200), m, d)
+            .map_or(0, |d| local_secs(d.and_time(NaiveTime::MIN)))
+    };
+    let (whole_from, whole_to) = (secs(year_of(from), 1, 1), secs(year_of(to), 12, 31));
+    let agrees = |tz: Tz| rules.agrees_with(tz, whole_from, whole_to);
     if let Some(tz) = preferred.iter().copied().find(|&tz| agrees(tz)) {
         return Ok(Resolved::Iana(tz));
     }

@@ -7,6 +7,7 @@
 //! [`jsonld`], [`atom`], [`jcal`], [`xcal`].
 
 pub mod atom;
+pub mod contentline;
 pub mod ics;
 pub mod index;
 pub mod jcal;

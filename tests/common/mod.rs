@@ -22,7 +22,7 @@ pub fn fixture(rel: &str) -> Vec<u8> {
 
 /// Parses and normalises a fixture as the ingest does.
 pub fn parse_fixture(rel: &str) -> (Vec<Event>, Vec<String>) {
-    let ctx = ParseContext::new(chrono_tz::Europe::Berlin);
+    let ctx = ParseContext::new(chrono_tz::Europe::Berlin).at(now());
     let (_, parsed) =
         format::parse(&fixture(rel), FormatChoice::Auto, None, &ctx).expect("fixture parses");
     let (events, mut warnings) = normalize::normalize(parsed.events, &NormalizeOptions::default());
@@ -141,9 +141,16 @@ pub fn source(id: &str, location: SourceLocation) -> SourceConfig {
 /// The instant used as "now" by tests that pin the clock.
 pub const NOW: &str = "2026-11-24T00:00:00Z";
 
+/// [`NOW`] as an instant.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(NOW)
+        .expect("NOW")
+        .to_utc()
+}
+
 /// Parses and normalises a file anywhere on disk.
 pub fn parse_fixture_at(path: &Path) -> (Vec<Event>, Vec<String>) {
-    let ctx = ParseContext::new(chrono_tz::Europe::Berlin);
+    let ctx = ParseContext::new(chrono_tz::Europe::Berlin).at(now());
     let bytes = std::fs::read(path).expect("read");
     let (_, parsed) = format::parse(&bytes, FormatChoice::Auto, None, &ctx).expect("parses");
     let (events, mut warnings) = normalize::normalize(parsed.events, &NormalizeOptions::default());

@@ -19,7 +19,10 @@ expansion (recurring-ical-events cannot expand them; regiocal skips them). A fil
 expansion raises, or it takes longer than TIMEOUT seconds) is reported as "unreadable" and is
 not counted by the sweep.
 
-Usage: oracle.py [--list]   (--list prints the corpus files only)
+Usage: oracle.py [--list] [FILE ...]
+    --list   prints the corpus files only
+    FILE     expands these files instead of the corpus (tests/ics_interop.rs checks its own
+             fixtures so)
 """
 import json
 import multiprocessing
@@ -117,7 +120,8 @@ def run(path):
 
 
 def main():
-    files = corpus_files()
+    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    files = [(p, os.path.abspath(p)) for p in paths] if paths else corpus_files()
     if "--list" in sys.argv:
         for rel, _ in files:
             print(rel)

@@ -37,4 +37,4 @@ def fmt(v):
 for ev in recurring_ical_events.of(cal).between(dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end)):
     s = ev["DTSTART"].dt
     e = ev["DTEND"].dt if "DTEND" in ev else s
-    print(json.dumps({"uid": str(ev["UID"]), "summary": str(ev["SUMMARY"]), "start": fmt(s), "end": fmt(e), "status": str(ev.get("STATUS", ""))}, ensure_ascii=False))
+    print(json.dumps({"uid": str(ev["UID"]), "summary": str(ev.get("SUMMARY", "")), "start": fmt(s), "end": fmt(e), "status": str(ev.get("STATUS", ""))}, ensure_ascii=False))
