@@ -978,9 +978,7 @@ async fn row17_urls_with_credentials_are_never_fetched_or_shown() {
 async fn cut_off_calendar_keeps_its_complete_events_and_withdraws_none() {
     let cut = common::fixture("ics/truncated.ics");
     let text = String::from_utf8(cut.clone()).unwrap();
-    let whole = format!(
-        "{text}ür\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-    );
+    let whole = format!("{text}ür\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",);
     let without_third = {
         let at = whole.find("BEGIN:VEVENT\r\nUID:portal-3").unwrap();
         format!("{}END:VCALENDAR\r\n", &whole[..at])
@@ -1015,9 +1013,15 @@ async fn cut_off_calendar_keeps_its_complete_events_and_withdraws_none() {
     let r = run(&app, "portal").await;
     assert_eq!((r.outcome, r.events), (Outcome::Updated, 3), "{r:?}");
     let r = run(&app, "portal").await;
-    assert_eq!((r.outcome, r.events, r.partial), (Outcome::Updated, 2, true), "{r:?}");
+    assert_eq!(
+        (r.outcome, r.events, r.partial),
+        (Outcome::Updated, 2, true),
+        "{r:?}"
+    );
     assert!(
-        r.warnings.iter().any(|w| w.contains("BEGIN:VEVENT is never closed")),
+        r.warnings
+            .iter()
+            .any(|w| w.contains("BEGIN:VEVENT is never closed")),
         "{:?}",
         r.warnings
     );
