@@ -20,7 +20,7 @@
 //! `_STOPS_PER_TRIP`, `_RUNS`).
 
 use chrono::{NaiveDate, NaiveTime};
-use regiocal::transit::{Gtfs, distance_m};
+use regiocal::transit::Gtfs;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -207,6 +207,18 @@ fn dir_bytes(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// Great-circle distance in metres, as the index computes it.
+fn distance_m(lat: f64, lon: f64, slat: f64, slon: f64) -> f64 {
+    use regiocal::model::Geo;
+    regiocal::compare::distance_m(
+        Geo { lat, lon },
+        Geo {
+            lat: slat,
+            lon: slon,
+        },
+    )
 }
 
 fn main() {

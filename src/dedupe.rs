@@ -17,7 +17,8 @@
 //! near-matches can never glue two events of one source together. False merges are worse than
 //! duplicates: when in doubt, occurrences stay apart.
 
-use crate::geo::venues::{Registry as Gazetteer, contains_run};
+use crate::compare::{contains_run, distance_m, words};
+use crate::geo::venues::Registry as Gazetteer;
 use crate::model::Geo;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashSet;
@@ -84,27 +85,6 @@ const NOISE: &[&str] = &[
     "sold",
     "out",
 ];
-
-/// The words of a text, normalised: lower case, ä→ae, ö→oe, ü→ue, ß→ss, other letters
-/// transliterated to ASCII, everything that is not a letter or digit a separator.
-pub fn words(text: &str) -> Vec<String> {
-    let mut mapped = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            'ä' | 'Ä' => mapped.push_str("ae"),
-            'ö' | 'Ö' => mapped.push_str("oe"),
-            'ü' | 'Ü' => mapped.push_str("ue"),
-            'ß' | 'ẞ' => mapped.push_str("ss"),
-            c => mapped.push(c),
-        }
-    }
-    let ascii = deunicode::deunicode(&mapped).to_ascii_lowercase();
-    ascii
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
 
 /// A title prepared for comparison: its distinctive words, sorted and unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +179,7 @@ enum Place {
     Unknown,
 }
 
-fn compare_venues(a: &VenueKey, b: &VenueKey, distance_m: f64) -> Place {
+fn compare_venues(a: &VenueKey, b: &VenueKey, within_m: f64) -> Place {
     if a.is_unknown() || b.is_unknown() {
         return Place::Unknown;
     }
@@ -211,9 +191,7 @@ fn compare_venues(a: &VenueKey, b: &VenueKey, distance_m: f64) -> Place {
         };
     }
     if let (Some(x), Some(y)) = (a.geo, b.geo) {
-        use geo::{Distance, Haversine, Point};
-        let d = Haversine.distance(Point::new(x.lon, x.lat), Point::new(y.lon, y.lat));
-        return if d <= distance_m {
+        return if distance_m(x, y) <= within_m {
             Place::Same
         } else {
             Place::Different

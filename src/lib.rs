@@ -28,6 +28,7 @@
 
 pub mod app;
 pub mod clock;
+pub mod compare;
 pub mod config;
 pub mod dedupe;
 pub mod fetch;
@@ -41,6 +42,7 @@ pub mod output;
 pub mod overrides;
 pub mod server;
 pub mod store;
+pub mod text;
 pub mod timefmt;
 pub mod transit;
 pub mod web;

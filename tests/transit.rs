@@ -9,8 +9,8 @@ use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use common::fixture_path;
 use lcg::Lcg;
 use regiocal::transit::{
-    self, BikeIndex, GbfsLocation, Gtfs, Line, Mode, Station, TransitConfig, TransitError,
-    journey_link, parse_station_information,
+    BikeIndex, GbfsLocation, Gtfs, Line, Mode, Station, TransitConfig, TransitError, journey_link,
+    parse_station_information,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -70,7 +70,13 @@ fn brute_force(
     let mut hits: Vec<(usize, f64)> = points
         .iter()
         .enumerate()
-        .map(|(i, p)| (i, transit::distance_m(lat, lon, p.1, p.2)))
+        .map(|(i, p)| {
+            let geo = |lat, lon| regiocal::model::Geo { lat, lon };
+            (
+                i,
+                regiocal::compare::distance_m(geo(lat, lon), geo(p.1, p.2)),
+            )
+        })
         .filter(|&(_, d)| d <= radius)
         .collect();
     hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));

@@ -112,7 +112,7 @@ fn check_year(date: NaiveDate) -> Result<(), String> {
 }
 
 fn shorten(s: &str) -> String {
-    crate::normalize::text::shorten(s, 60)
+    crate::text::shorten(s, 60)
 }
 
 #[cfg(test)]

@@ -499,7 +499,7 @@ fn recur_value(parts: &[(String, Vec<String>)]) -> Result<String, String> {
 }
 
 fn shorten(s: &str) -> String {
-    crate::normalize::text::shorten(s, 60)
+    crate::text::shorten(s, 60)
 }
 
 /// Why a structured component could not be converted.

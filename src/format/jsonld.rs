@@ -798,7 +798,7 @@ fn weekday(v: &Value) -> Result<Weekday, String> {
         _ => {
             return Err(format!(
                 "byDay: unsupported day {:?}",
-                crate::normalize::text::shorten(&raw, 40)
+                crate::text::shorten(&raw, 40)
             ));
         }
     };
@@ -825,7 +825,7 @@ fn integers(
 }
 
 fn shorten_value(v: &Value) -> String {
-    crate::normalize::text::shorten(&v.to_string(), 40)
+    crate::text::shorten(&v.to_string(), 40)
 }
 
 /// `repeatFrequency` as FREQ and INTERVAL.
@@ -845,7 +845,7 @@ fn frequency(v: &Value) -> Result<(&'static str, u32), String> {
     let unsupported = || {
         format!(
             "repeatFrequency: unsupported value {:?} (expected P1D, P1W, P1M or P1Y)",
-            crate::normalize::text::shorten(&raw, 40)
+            crate::text::shorten(&raw, 40)
         )
     };
     let rest = t.strip_prefix('P').ok_or_else(unsupported)?;
@@ -889,12 +889,7 @@ fn time_of_day(v: &Value, field: &str) -> Result<NaiveTime, String> {
         .map_or(t, |(i, _)| t.get(..i).unwrap_or(t));
     NaiveTime::parse_from_str(t, "%H:%M:%S%.f")
         .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
-        .map_err(|_| {
-            format!(
-                "{field}: invalid time {:?}",
-                crate::normalize::text::shorten(&raw, 40)
-            )
-        })
+        .map_err(|_| format!("{field}: invalid time {:?}", crate::text::shorten(&raw, 40)))
 }
 
 /// Walks documents and turns Event nodes into events.
@@ -1004,7 +999,7 @@ impl<'c> Reader<'c> {
     /// How a warning names an item: its id, or its position.
     fn label(&self, node: &Node, doc: &Doc) -> String {
         let who = match own_id(node.own) {
-            Some(id) => format!("{:?}", crate::normalize::text::shorten(&id, 80)),
+            Some(id) => format!("{:?}", crate::text::shorten(&id, 80)),
             None => format!("#{}", self.event_nodes),
         };
         match doc.block {
@@ -1049,7 +1044,7 @@ impl<'c> Reader<'c> {
                     let (days, secs) = parse_duration(&d).ok_or_else(|| {
                         format!(
                             "duration: invalid ISO 8601 duration {:?}",
-                            crate::normalize::text::shorten(&d, 40)
+                            crate::text::shorten(&d, 40)
                         )
                     })?;
                     add_span(start, days, secs)
@@ -1075,7 +1070,7 @@ impl<'c> Reader<'c> {
             Some(name) => name.trim().parse::<Tz>().map_err(|_| {
                 format!(
                     "eventSchedule: unknown scheduleTimezone {:?}",
-                    crate::normalize::text::shorten(&name, 40)
+                    crate::text::shorten(&name, 40)
                 )
             })?,
             None => self.ctx.default_tz,
@@ -1151,7 +1146,7 @@ impl<'c> Reader<'c> {
             let (days, secs) = parse_duration(&d).ok_or_else(|| {
                 format!(
                     "eventSchedule.duration: invalid ISO 8601 duration {:?}",
-                    crate::normalize::text::shorten(&d, 40)
+                    crate::text::shorten(&d, 40)
                 )
             })?;
             add_span(start, days, secs)
@@ -1204,7 +1199,7 @@ impl<'c> Reader<'c> {
                 Ok(t) => exdates.push(t),
                 Err(reason) => self.out.warnings.push(format!(
                     "item {:?}: {reason}; this exception is ignored",
-                    crate::normalize::text::shorten(&title, 60)
+                    crate::text::shorten(&title, 60)
                 )),
             }
         }

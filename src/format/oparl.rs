@@ -120,7 +120,7 @@ fn read_item(item: &Value, position: usize, zone: Tz, out: &mut Parsed) {
         return;
     }
     let who = match m.get("id").and_then(scalar_text) {
-        Some(id) => crate::normalize::text::shorten(&id, 120),
+        Some(id) => crate::text::shorten(&id, 120),
         None => format!("#{position}"),
     };
     if let Some(t) = oparl_type(m).filter(|t| *t != "Meeting") {

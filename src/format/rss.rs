@@ -267,7 +267,7 @@ pub(crate) fn read_document(text: &str, format: &'static str) -> Result<XmlEleme
                                 before,
                                 format!(
                                     "unknown entity &{}; (only the XML built-in entities are allowed)",
-                                    crate::normalize::text::shorten(&r, 40)
+                                    crate::text::shorten(&r, 40)
                                 ),
                             ));
                         }
@@ -420,7 +420,7 @@ impl Draft {
             .or(self.about.as_ref())
             .or(self.link.as_ref())
         {
-            Some(id) => crate::normalize::text::shorten(id, 80),
+            Some(id) => crate::text::shorten(id, 80),
             None => format!("#{position}"),
         }
     }

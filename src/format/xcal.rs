@@ -296,10 +296,7 @@ fn read_tree(text: &str) -> Result<Element, FormatError> {
                         other => {
                             return Err(err(
                                 before,
-                                format!(
-                                    "unknown entity &{};",
-                                    crate::normalize::text::shorten(other, 40)
-                                ),
+                                format!("unknown entity &{};", crate::text::shorten(other, 40)),
                             ));
                         }
                     },

@@ -14,7 +14,7 @@
 //! Whole-word matching keeps near-duplicates apart: "Stadthalle" does not match
 //! "Stadthallen-Café", "Kleine Bühne" does not match "Große Bühne".
 
-use crate::dedupe::words;
+use crate::compare::{contains_run, distance_m, words};
 use crate::model::{Address, Geo};
 use std::path::{Path, PathBuf};
 
@@ -343,17 +343,6 @@ impl Registry {
         }
         Some((first.0, Method::Proximity))
     }
-}
-
-/// Whether `needle` occurs as a contiguous run of words in `hay`.
-pub fn contains_run(hay: &[String], needle: &[String]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Great-circle distance in metres.
-pub fn distance_m(a: Geo, b: Geo) -> f64 {
-    use geo::{Distance, Haversine, Point};
-    Haversine.distance(Point::new(a.lon, a.lat), Point::new(b.lon, b.lat))
 }
 
 #[cfg(test)]

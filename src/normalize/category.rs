@@ -8,7 +8,7 @@
 //! `[source.category_map]`. Terms that map to nothing are dropped (and counted, so `regiocal
 //! check` can list them).
 
-use crate::dedupe::words;
+use crate::compare::words;
 use std::collections::HashMap;
 
 /// One category of the vocabulary.

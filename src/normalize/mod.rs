@@ -83,7 +83,7 @@ pub fn normalize(events: Vec<Event>, opts: &NormalizeOptions) -> (Vec<Event>, Ve
                 None => warnings.push(format!(
                     "event {:?}: URL {:?} dropped (only http and https are kept)",
                     ev.uid,
-                    text::shorten(&url, 60)
+                    crate::text::shorten(&url, 60)
                 )),
             }
         }

@@ -115,15 +115,6 @@ pub fn http_url(s: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
-/// At most `max` characters of `s`, with an ellipsis when cut.
-pub fn shorten(s: &str, max: usize) -> String {
-    let mut out: String = s.chars().take(max).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
-}
-
 /// One of these words is in every phrase of [`FREE_PHRASES`].
 const FREE_KEYWORDS: &[&str] = &["eintritt", "teilnahme", "admission", "entry", "charge"];
 

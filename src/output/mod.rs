@@ -488,7 +488,7 @@ impl Snapshot {
         }
         if let Some((center, km)) = f.near {
             let Some(g) = p.geo else { return false };
-            if crate::geo::venues::distance_m(center, g) > km * 1000.0 {
+            if crate::compare::distance_m(center, g) > km * 1000.0 {
                 return false;
             }
         }

@@ -1,12 +1,12 @@
 //! The text search of the `q` filter: case-, umlaut- and accent-insensitive word matching.
 //!
 //! Texts are normalised twice with the helpers of [`crate::dedupe`]: once with German umlauts
-//! spelled out (`Bürgerhaus` → `buergerhaus`, the form [`crate::dedupe::words`] gives) and once
+//! spelled out (`Bürgerhaus` → `buergerhaus`, the form [`crate::compare::words`] gives) and once
 //! plainly transliterated (`burgerhaus`), so both ways people type without umlauts find the
 //! event. A query word matches when it occurs inside a word of the text, so `konzert` finds
 //! `Adventskonzert` (German compounds) and `theat` finds `Theater`; every query word must match.
 
-use crate::dedupe::words;
+use crate::compare::words;
 
 /// The normalised text of one event (title, description, location, venue name).
 #[derive(Debug, Clone, Default)]

@@ -22,7 +22,6 @@ pub mod gbfs;
 pub mod gtfs;
 
 use chrono::{DateTime, SecondsFormat, TimeZone};
-use geo::{Distance, Haversine, Point};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rstar::primitives::GeomWithData;
 use rstar::{AABB, RTree};
@@ -181,11 +180,6 @@ pub fn walk_minutes(distance_m: f64) -> u32 {
     (distance_m * WALK_DETOUR / WALK_M_PER_MIN).ceil() as u32
 }
 
-/// Great-circle distance in metres between two points given as latitude and longitude.
-pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    Haversine.distance(Point::new(lon1, lat1), Point::new(lon2, lat2))
-}
-
 /// Characters escaped in a filled-in template: everything but RFC 3986 "unreserved".
 const TEMPLATE_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -283,9 +277,9 @@ fn format_degrees(value: f64) -> String {
     }
 }
 
-/// Mean Earth radius used by [`Haversine`], in metres.
+/// Mean Earth radius used by [`geo::Haversine`], in metres.
 fn earth_radius_m() -> f64 {
-    Haversine.radius()
+    geo::Haversine.radius()
 }
 
 /// An R-tree over points (longitude, latitude) carrying an index into the owner's table; the
@@ -337,7 +331,13 @@ impl PointIndex {
                 let Some(&(slat, slon)) = self.coords.get(index as usize) else {
                     continue;
                 };
-                let d = distance_m(lat, lon, slat, slon);
+                let d = crate::compare::distance_m(
+                    crate::model::Geo { lat, lon },
+                    crate::model::Geo {
+                        lat: slat,
+                        lon: slon,
+                    },
+                );
                 if d <= radius_m {
                     hits.push((index, d));
                 }

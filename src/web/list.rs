@@ -54,7 +54,7 @@ fn options(items: Vec<(String, String)>, selected: Option<&str>) -> Vec<Opt> {
             label,
         })
         .collect();
-    opts.sort_by_cached_key(|o| crate::dedupe::words(&o.label).join(" "));
+    opts.sort_by_cached_key(|o| crate::compare::words(&o.label).join(" "));
     if let Some(s) = selected
         && !opts.iter().any(|o| o.selected)
     {
