@@ -245,7 +245,7 @@ impl App {
         })
         .await;
         tracing::debug!(occurrences = snap.rows.len(), took = ?started.elapsed(), "Snapshot built.");
-        crate::metrics::snapshot_built(&snap, started.elapsed());
+        snap.record_metrics(started.elapsed());
         Ok(snap)
     }
 
@@ -713,7 +713,7 @@ impl Snapshots {
                 self.cell.set(served);
                 app.health.ok();
                 if let Ok(bytes) = app.store.size_bytes().await {
-                    crate::metrics::store_size(bytes);
+                    metrics::gauge!("regiocal_store_bytes").set(bytes as f64);
                 }
                 if let Ok(v) = version {
                     self.built.store(v, Ordering::SeqCst);

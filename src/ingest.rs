@@ -183,7 +183,7 @@ async fn read_feed(
         })
         .await;
         hasher = hashed;
-        crate::metrics::ingest_stage("parse", stage.elapsed());
+        stage_took("parse", stage.elapsed());
         let (format, parsed) = parsed.map_err(|e| {
             if pages > 1 {
                 format!("page {pages}: {e}")
@@ -229,7 +229,7 @@ async fn read_feed(
     let stage = Instant::now();
     let (events, mut more) =
         crate::work::background(move || normalize::normalize(events, &opts)).await;
-    crate::metrics::ingest_stage("normalize", stage.elapsed());
+    stage_took("normalize", stage.elapsed());
     warnings.append(&mut more);
     Ok(Feed {
         format,
@@ -281,7 +281,7 @@ pub async fn ingest_source<S: Store>(
             source_id: source.id.clone(),
             error,
         });
-    crate::metrics::ingest_finished(&source.id, &result, started.elapsed());
+    record_finished(&source.id, &result, started.elapsed());
     result
 }
 
@@ -314,7 +314,7 @@ async fn ingest_once<S: Store>(
 
     let stage = Instant::now();
     let fetched = fetcher.fetch(source, Some(&state)).await;
-    crate::metrics::ingest_stage("fetch", stage.elapsed());
+    stage_took("fetch", stage.elapsed());
     let body = match fetched {
         Err(e) => {
             let retry_after = e.retry_after();
@@ -469,7 +469,7 @@ async fn ingest_once<S: Store>(
         .collect();
     let stage = Instant::now();
     let applied = store.apply(&state, Some(&merged), now).await;
-    crate::metrics::ingest_stage("store", stage.elapsed());
+    stage_took("store", stage.elapsed());
     match applied {
         Ok(stats) => report.stats = stats,
         Err(e) => {
@@ -490,6 +490,40 @@ async fn ingest_once<S: Store>(
     }
     report.outcome = Outcome::Updated;
     Ok(report)
+}
+
+/// Records one finished ingest of `source` (metrics `regiocal_fetch_total`,
+/// `regiocal_fetch_duration_seconds`, and for a stored feed `regiocal_source_warnings` and
+/// `regiocal_source_zone_fallbacks`).
+fn record_finished(source: &str, result: &Result<Report, IngestError>, took: std::time::Duration) {
+    use metrics::{counter, gauge, histogram};
+    let outcome = match result {
+        Ok(r) => match r.outcome {
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+            Outcome::HeldBack => "held_back",
+            Outcome::Failed => "failed",
+        },
+        Err(_) => "store_error",
+    };
+    counter!("regiocal_fetch_total", "source" => source.to_string(), "outcome" => outcome)
+        .increment(1);
+    if let Ok(r) = result
+        && r.outcome == Outcome::Updated
+    {
+        gauge!("regiocal_source_warnings", "source" => source.to_string())
+            .set(r.warnings.len() as f64);
+        gauge!("regiocal_source_zone_fallbacks", "source" => source.to_string())
+            .set(r.zone_fallbacks as f64);
+    }
+    histogram!("regiocal_fetch_duration_seconds", "source" => source.to_string())
+        .record(took.as_secs_f64());
+}
+
+/// Records the time one stage of an ingest took (`fetch`, `parse`, `normalize`, `store`).
+fn stage_took(stage: &'static str, took: std::time::Duration) {
+    metrics::histogram!("regiocal_ingest_stage_seconds", "stage" => stage)
+        .record(took.as_secs_f64());
 }
 
 fn limits(cfg: &Config) -> schedule::Limits {

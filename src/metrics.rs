@@ -1,9 +1,12 @@
 //! Prometheus metrics, rendered at `GET /metrics`.
 //!
-//! All instrumentation lives here as small helpers that the ingest, the snapshot builder and
-//! the HTTP layer call in one line each. The recorder is process-global (the `metrics` facade
-//! allows exactly one); [`install`] sets it up once and later calls share the same handle, so
-//! several servers in one process (tests) are fine. Histograms use fixed buckets (Prometheus
+//! This module only installs the exporter and says what every metric means: the modules
+//! that measure something record it themselves with the `metrics` crate's macros (the ingest
+//! its stages and outcomes, the snapshot builder its size and the sources' health, the HTTP
+//! layer its requests, the render cache its renderings). It imports nothing of the flow. The
+//! recorder is process-global (the `metrics` facade allows exactly one); [`install`] sets it
+//! up once and later calls share the same handle, so several servers in one process (tests)
+//! are fine. Histograms use fixed buckets (Prometheus
 //! histograms, not summaries), so they can be aggregated across scrapes and instances.
 //!
 //! Label cardinality is bounded: sources are labelled by configured id (push requests for an
@@ -30,17 +33,11 @@
 //! | `regiocal_snapshot_build_seconds` | histogram | — |
 //! | `regiocal_snapshot_events` | gauge (occurrences in the snapshot) | — |
 
-use crate::ingest::{IngestError, Outcome, Report};
-use crate::model::Health;
-use crate::output::Snapshot;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Bucket bounds in seconds, from a fast HTTP answer to a slow fetch.
 const BUCKETS: &[f64] = &[
@@ -74,9 +71,69 @@ pub fn install() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         if let Err(e) = metrics::set_global_recorder(recorder) {
             tracing::warn!(error = %e, "Another metrics recorder is installed; /metrics stays empty.");
+        } else {
+            describe();
         }
         handle
     })
+}
+
+/// The help text of every metric (Prometheus `# HELP`).
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "regiocal_fetch_total",
+        "Finished ingests of a source, by outcome."
+    );
+    describe_histogram!(
+        "regiocal_fetch_duration_seconds",
+        "Time one ingest of a source took."
+    );
+    describe_gauge!("regiocal_source_events", "Events stored for a source.");
+    describe_gauge!(
+        "regiocal_source_warnings",
+        "Warnings of a source's last successful parse."
+    );
+    describe_gauge!(
+        "regiocal_source_zone_fallbacks",
+        "Times of a source's last parse read in the calendar's zone because their TZID names no zone."
+    );
+    describe_gauge!(
+        "regiocal_source_health",
+        "1 for a source's current health state."
+    );
+    describe_gauge!(
+        "regiocal_source_error_count",
+        "Failed fetches of a source in a row."
+    );
+    describe_counter!(
+        "regiocal_http_requests_total",
+        "HTTP requests, by route and status."
+    );
+    describe_histogram!(
+        "regiocal_http_request_duration_seconds",
+        "Time to answer a request."
+    );
+    describe_counter!(
+        "regiocal_push_total",
+        "Push API requests, by source and result."
+    );
+    describe_histogram!("regiocal_ingest_stage_seconds", "Time of one ingest stage.");
+    describe_counter!(
+        "regiocal_feed_renders_total",
+        "Renderings of a feed or page."
+    );
+    describe_histogram!(
+        "regiocal_feed_render_seconds",
+        "Time to render a feed or page."
+    );
+    describe_histogram!("regiocal_feed_render_bytes", "Size of a rendered body.");
+    describe_gauge!("regiocal_store_bytes", "Size of the store.");
+    describe_histogram!(
+        "regiocal_snapshot_build_seconds",
+        "Time to build a snapshot."
+    );
+    describe_gauge!("regiocal_snapshot_events", "Occurrences in the snapshot.");
 }
 
 fn builder() -> Result<PrometheusBuilder, MetricsError> {
@@ -110,155 +167,4 @@ pub async fn render() -> Response {
         handle.render(),
     )
         .into_response()
-}
-
-/// Records one finished ingest of `source`.
-pub fn ingest_finished(source: &str, result: &Result<Report, IngestError>, took: Duration) {
-    let outcome = match result {
-        Ok(r) => match r.outcome {
-            Outcome::Updated => "updated",
-            Outcome::Unchanged => "unchanged",
-            Outcome::HeldBack => "held_back",
-            Outcome::Failed => "failed",
-        },
-        Err(_) => "store_error",
-    };
-    counter!("regiocal_fetch_total", "source" => source.to_string(), "outcome" => outcome)
-        .increment(1);
-    if let Ok(r) = result
-        && r.outcome == Outcome::Updated
-    {
-        gauge!("regiocal_source_warnings", "source" => source.to_string())
-            .set(r.warnings.len() as f64);
-        gauge!("regiocal_source_zone_fallbacks", "source" => source.to_string())
-            .set(r.zone_fallbacks as f64);
-    }
-    histogram!("regiocal_fetch_duration_seconds", "source" => source.to_string())
-        .record(took.as_secs_f64());
-}
-
-/// Records the time one stage of an ingest took (`fetch`, `parse`, `normalize`, `store`).
-pub fn ingest_stage(stage: &'static str, took: Duration) {
-    histogram!("regiocal_ingest_stage_seconds", "stage" => stage).record(took.as_secs_f64());
-}
-
-/// Records a rendering of a feed or page: `when` is `ready` (before the snapshot swap, with
-/// its compressed variants) or `on_demand` (at a request).
-pub fn feed_rendered(
-    feed: &'static str,
-    when: &'static str,
-    rendered: &crate::server::cache::Rendered,
-    took: Duration,
-) {
-    counter!("regiocal_feed_renders_total", "feed" => feed, "when" => when).increment(1);
-    histogram!("regiocal_feed_render_seconds", "feed" => feed, "when" => when)
-        .record(took.as_secs_f64());
-    histogram!("regiocal_feed_render_bytes", "feed" => feed, "when" => when)
-        .record(rendered.body.len() as f64);
-}
-
-/// Records the size of the store on disk.
-pub fn store_size(bytes: i64) {
-    gauge!("regiocal_store_bytes").set(bytes as f64);
-}
-
-const HEALTH_STATES: [(Health, &str); 5] = [
-    (Health::Pending, "pending"),
-    (Health::Ok, "ok"),
-    (Health::Degraded, "degraded"),
-    (Health::Failing, "failing"),
-    (Health::Suspect, "suspect"),
-];
-
-/// Records a freshly built snapshot: build time, occurrences, and each source's state.
-pub fn snapshot_built(snap: &Snapshot, took: Duration) {
-    histogram!("regiocal_snapshot_build_seconds").record(took.as_secs_f64());
-    gauge!("regiocal_snapshot_events").set(snap.rows.len() as f64);
-    for s in &snap.sources {
-        let id = s.id.clone();
-        gauge!("regiocal_source_events", "source" => id.clone())
-            .set(f64::from(s.state.event_count));
-        gauge!("regiocal_source_error_count", "source" => id.clone())
-            .set(f64::from(s.state.error_count));
-        let health = s.state.health();
-        for (state, name) in HEALTH_STATES {
-            let v = if state == health { 1.0 } else { 0.0 };
-            gauge!("regiocal_source_health", "source" => id.clone(), "state" => name).set(v);
-        }
-    }
-}
-
-/// Middleware: counts and times every request by matched route and status; push requests
-/// are also counted per source and result.
-pub async fn track_http(
-    State(state): State<crate::server::AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    let push_source = route
-        .as_deref()
-        .filter(|r| r.starts_with("/api/v1/push/"))
-        .and_then(|_| req.uri().path().strip_prefix("/api/v1/push/"))
-        .and_then(|rest| rest.split('/').next())
-        .map(|raw| {
-            // Only configured sources become labels; anything else is one bucket.
-            let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-            match state.app.config.source(&decoded) {
-                Some(s) => s.id.clone(),
-                None => "unknown".to_string(),
-            }
-        });
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    let route = route.unwrap_or_else(|| "unmatched".to_string());
-    let status = resp.status();
-    counter!(
-        "regiocal_http_requests_total",
-        "route" => route.clone(),
-        "status" => status.as_u16().to_string()
-    )
-    .increment(1);
-    histogram!("regiocal_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    if let Some(source) = push_source {
-        counter!("regiocal_push_total", "source" => source, "result" => push_result(status))
-            .increment(1);
-    }
-    resp
-}
-
-/// A short name for a push API status.
-fn push_result(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        201 => "created",
-        200 => "ok",
-        204 => "deleted",
-        400 => "bad_request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        413 => "too_large",
-        415 => "unsupported",
-        422 => "invalid",
-        429 => "rate_limited",
-        503 => "unavailable",
-        _ if status.is_server_error() => "server_error",
-        _ => "other",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn push_results() {
-        assert_eq!(push_result(StatusCode::CREATED), "created");
-        assert_eq!(push_result(StatusCode::TOO_MANY_REQUESTS), "rate_limited");
-        assert_eq!(push_result(StatusCode::BAD_GATEWAY), "server_error");
-    }
 }

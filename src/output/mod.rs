@@ -562,6 +562,34 @@ impl Snapshot {
         out
     }
 
+    /// Records this freshly built snapshot (metrics `regiocal_snapshot_build_seconds`,
+    /// `regiocal_snapshot_events`, and each source's events, failures in a row and health).
+    pub fn record_metrics(&self, took: std::time::Duration) {
+        use crate::model::Health;
+        use metrics::{gauge, histogram};
+        const HEALTH_STATES: [(Health, &str); 5] = [
+            (Health::Pending, "pending"),
+            (Health::Ok, "ok"),
+            (Health::Degraded, "degraded"),
+            (Health::Failing, "failing"),
+            (Health::Suspect, "suspect"),
+        ];
+        histogram!("regiocal_snapshot_build_seconds").record(took.as_secs_f64());
+        gauge!("regiocal_snapshot_events").set(self.rows.len() as f64);
+        for s in &self.sources {
+            let id = s.id.clone();
+            gauge!("regiocal_source_events", "source" => id.clone())
+                .set(f64::from(s.state.event_count));
+            gauge!("regiocal_source_error_count", "source" => id.clone())
+                .set(f64::from(s.state.error_count));
+            let health = s.state.health();
+            for (state, name) in HEALTH_STATES {
+                let v = if state == health { 1.0 } else { 0.0 };
+                gauge!("regiocal_source_health", "source" => id.clone(), "state" => name).set(v);
+            }
+        }
+    }
+
     /// The configured source with this id.
     pub fn source(&self, id: &str) -> Option<&SourceInfo> {
         self.source_ix.get(id).map(|&i| &self.sources[i])

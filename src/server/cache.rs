@@ -214,7 +214,7 @@ impl RenderCache {
                 crate::work::blocking(move || {
                     let started = std::time::Instant::now();
                     let rendered = Rendered::new(render());
-                    crate::metrics::feed_rendered(feed, "on_demand", &rendered, started.elapsed());
+                    record_rendering(feed, "on_demand", &rendered, started.elapsed());
                     Arc::new(rendered)
                 })
                 .await
@@ -241,7 +241,7 @@ impl RenderCache {
         }
         let started = std::time::Instant::now();
         let rendered = Arc::new(Rendered::new(render()));
-        crate::metrics::feed_rendered(feed, "on_demand", &rendered, started.elapsed());
+        record_rendering(feed, "on_demand", &rendered, started.elapsed());
         match slot.set(rendered.clone()) {
             Ok(()) => rendered,
             Err(_) => slot.get().cloned().unwrap_or(rendered),
@@ -265,8 +265,24 @@ pub fn render_ready(feed: &'static str, render: impl FnOnce() -> String) -> Arc<
     let rendered = Rendered::new(render());
     rendered.encoded(Coding::Gzip);
     rendered.encoded(Coding::Brotli);
-    crate::metrics::feed_rendered(feed, "ready", &rendered, started.elapsed());
+    record_rendering(feed, "ready", &rendered, started.elapsed());
     Arc::new(rendered)
+}
+
+/// Records a rendering of a feed or page: `when` is `ready` (before the snapshot swap, with
+/// its compressed variants) or `on_demand` (at a request).
+fn record_rendering(
+    feed: &'static str,
+    when: &'static str,
+    rendered: &Rendered,
+    took: std::time::Duration,
+) {
+    use metrics::{counter, histogram};
+    counter!("regiocal_feed_renders_total", "feed" => feed, "when" => when).increment(1);
+    histogram!("regiocal_feed_render_seconds", "feed" => feed, "when" => when)
+        .record(took.as_secs_f64());
+    histogram!("regiocal_feed_render_bytes", "feed" => feed, "when" => when)
+        .record(rendered.body.len() as f64);
 }
 
 #[cfg(test)]

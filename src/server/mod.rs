@@ -10,6 +10,7 @@ mod feed;
 mod http;
 pub mod openapi;
 pub mod push;
+mod track;
 
 use crate::output::Snapshot;
 use axum::Router;
@@ -157,7 +158,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(no_sniff))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::metrics::track_http,
+            track::track_http,
         ))
         .with_state(state)
 }
