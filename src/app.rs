@@ -136,35 +136,7 @@ pub struct App {
     /// fetch leases it takes.
     pub instance: Arc<str>,
     /// Whether the store answered lately (`/healthz` says degraded when not).
-    pub health: Arc<StoreHealth>,
-}
-
-/// Whether the store is reachable, as last seen.
-#[derive(Debug, Default)]
-pub struct StoreHealth(std::sync::Mutex<Option<(DateTime<Utc>, String)>>);
-
-impl StoreHealth {
-    /// The store answered.
-    pub fn ok(&self) {
-        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.take().is_some() {
-            tracing::info!("The store is reachable again.");
-        }
-    }
-
-    /// The store failed with `error`; the first failure in a row is logged and kept.
-    pub fn failed(&self, error: &StoreError) {
-        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            tracing::error!(error = %error, "The store is unreachable; serving the last snapshot.");
-            *guard = Some((clock::now(), error.to_string()));
-        }
-    }
-
-    /// Since when and why the store is unreachable, if it is.
-    pub fn problem(&self) -> Option<(DateTime<Utc>, String)> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
+    pub health: Arc<crate::store::Health>,
 }
 
 /// A name for this process that differs from every other instance's.
@@ -252,7 +224,7 @@ impl App {
     /// A snapshot of the store with its ready feeds rendered: what `serve` swaps in.
     pub async fn served(&self) -> Result<Served, StoreError> {
         let snap = self.snapshot().await?;
-        Ok(crate::work::background(move || Served::prepare(snap)).await)
+        Ok(crate::work::background(move || server::prepare(snap)).await)
     }
 
     /// Ingests every source (or one) once, `concurrency` at a time, calling `progress` after each.
@@ -381,12 +353,7 @@ impl App {
         let scheduler = tokio::spawn(run_scheduler(self.clone(), snaps.clone(), stop_rx));
         let rebuild = Arc::new(tokio::sync::Notify::new());
         let rebuilder = tokio::spawn(run_rebuilder(self.clone(), snaps.clone(), rebuild.clone()));
-        let state = AppState::new(AppStateInner {
-            snapshot: snaps.cell,
-            app: self.clone(),
-            rebuild,
-            limiter: server::push::limiter(),
-        });
+        let state = self.state(snaps.cell, rebuild);
         let result = server::serve(listener, state, async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -396,6 +363,27 @@ impl App {
         rebuilder.abort();
         upkeep.abort();
         result.map_err(AppError::Serve)
+    }
+
+    /// The server's state over this app: the snapshot cell it serves, and the notifier that
+    /// asks for a rebuild after a push.
+    pub fn state(&self, snapshot: SnapshotCell, rebuild: Arc<tokio::sync::Notify>) -> AppState {
+        let c = &self.config;
+        AppState::new(AppStateInner {
+            snapshot,
+            settings: server::Settings {
+                calendar: c.calendar.clone(),
+                sources: c.sources.clone().into(),
+                actors: c.actors.clone().into(),
+                categories: c.categories.clone(),
+                web: Arc::new(c.web.clone()),
+            },
+            store: self.store.clone(),
+            health: self.health.clone(),
+            instance: self.instance.clone(),
+            rebuild,
+            limiter: server::push::limiter(),
+        })
     }
 
     /// Binds the configured address.

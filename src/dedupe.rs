@@ -44,6 +44,69 @@ impl Default for Params {
     }
 }
 
+/// Cross-source de-duplication (`[dedupe]`).
+#[derive(Debug, Clone)]
+pub struct DedupeConfig {
+    pub enabled: bool,
+    pub params: Params,
+    /// The operator's overrides file (`[dedupe] overrides`), as written (relative to the
+    /// config file); [`crate::overrides`] reads it.
+    pub overrides: Option<std::path::PathBuf>,
+}
+
+/// `[dedupe]` as written.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawDedupe {
+    enabled: Option<bool>,
+    time_tolerance: Option<String>,
+    title_similarity: Option<f64>,
+    venue_distance_m: Option<f64>,
+    overrides: Option<std::path::PathBuf>,
+}
+
+impl RawDedupe {
+    /// Validates `[dedupe]`.
+    pub fn build(self) -> Result<DedupeConfig, crate::settings::SettingError> {
+        use crate::settings::SettingError;
+        let defaults = Params::default();
+        let tolerance = crate::settings::duration_or(
+            "dedupe.time_tolerance",
+            self.time_tolerance.as_deref(),
+            defaults.tolerance.to_std().unwrap_or_default(),
+        )?;
+        if tolerance > std::time::Duration::from_secs(6 * 3600) {
+            return Err(SettingError::new(
+                "dedupe.time_tolerance",
+                "must be at most 6h",
+            ));
+        }
+        let threshold = self.title_similarity.unwrap_or(defaults.threshold);
+        if !(0.5..=1.0).contains(&threshold) {
+            return Err(SettingError::new(
+                "dedupe.title_similarity",
+                "must be between 0.5 and 1.0",
+            ));
+        }
+        let distance_m = self.venue_distance_m.unwrap_or(defaults.distance_m);
+        if !(0.0..=5000.0).contains(&distance_m) {
+            return Err(SettingError::new(
+                "dedupe.venue_distance_m",
+                "must be between 0 and 5000",
+            ));
+        }
+        Ok(DedupeConfig {
+            enabled: self.enabled.unwrap_or(true),
+            params: Params {
+                tolerance: chrono::Duration::from_std(tolerance).unwrap_or_default(),
+                threshold,
+                distance_m,
+            },
+            overrides: self.overrides,
+        })
+    }
+}
+
 /// A location text with the bits of its coordinates (a hashable place).
 type PlaceText<'a> = (Option<&'a str>, Option<(u64, u64)>);
 

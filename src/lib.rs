@@ -27,6 +27,7 @@
 //! * [`work`] runs CPU-heavy work off the async workers (imports at lowered priority).
 
 pub mod app;
+pub mod calendar;
 pub mod clock;
 pub mod compare;
 pub mod config;
@@ -34,6 +35,7 @@ pub mod dedupe;
 pub mod fetch;
 pub mod format;
 pub mod geo;
+pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
@@ -41,6 +43,7 @@ pub mod normalize;
 pub mod output;
 pub mod overrides;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod text;
 pub mod timefmt;

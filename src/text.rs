@@ -8,3 +8,10 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
     out
 }
+
+/// The URL if it is an absolute http(s) URL; anything else (`javascript:`, `data:`, relative,
+/// malformed) is refused.
+pub fn http_url(s: &str) -> Option<String> {
+    let url = url::Url::parse(s.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}

@@ -11,7 +11,7 @@ use regiocal::app::App;
 use regiocal::ingest::{self, Outcome};
 use regiocal::model::{EventTime, Health, Status};
 use regiocal::output::{Filter, Snapshot};
-use regiocal::server::{self, AppState, AppStateInner, SnapshotCell};
+use regiocal::server::{self, SnapshotCell};
 use regiocal::store::Store;
 use std::sync::Arc;
 
@@ -456,12 +456,10 @@ async fn row7_script_markup_and_script_urls_are_neutralised_and_json_says_nosnif
         );
     }
 
-    let state = AppState::new(AppStateInner {
-        snapshot: SnapshotCell::new(server::Served::prepare(snapshot(&app).await)),
-        app: app.clone(),
-        rebuild: Arc::new(tokio::sync::Notify::new()),
-        limiter: server::push::limiter(),
-    });
+    let state = app.state(
+        SnapshotCell::new(server::prepare(snapshot(&app).await)),
+        Arc::new(tokio::sync::Notify::new()),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (_stop, rx) = tokio::sync::oneshot::channel::<()>();

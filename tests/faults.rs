@@ -9,7 +9,7 @@ use regiocal::app::App;
 use regiocal::config::Config;
 use regiocal::ingest::{self, Outcome};
 use regiocal::model::Health;
-use regiocal::server::{self, AppState, AppStateInner, SnapshotCell};
+use regiocal::server::{self, SnapshotCell};
 use regiocal::store::{SqliteStore, Store};
 use serde_json::Value;
 use std::path::Path;
@@ -40,12 +40,10 @@ async fn ingest_at(app: &App, id: &str, at: DateTime<Utc>) -> ingest::Report {
 /// Serves the app's current snapshot on 127.0.0.1:0 without a scheduler; returns the base URL
 /// and a guard that stops the server when dropped.
 async fn serve_snapshot(app: &App) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let state = AppState::new(AppStateInner {
-        snapshot: SnapshotCell::new(app.served().await.unwrap()),
-        app: app.clone(),
-        rebuild: Arc::new(tokio::sync::Notify::new()),
-        limiter: server::push::limiter(),
-    });
+    let state = app.state(
+        SnapshotCell::new(app.served().await.unwrap()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();

@@ -59,7 +59,7 @@ async fn row18_loopback_literal_is_refused_without_a_connection() {
     stub.script("/f", vec![feed()]);
     let fetcher = Fetcher::new(&config("").fetch).unwrap();
     let err = fetcher
-        .fetch(&source(&stub.url("/f")), None)
+        .fetch(&source(&stub.url("/f")).location, None)
         .await
         .unwrap_err();
     assert!(matches!(err, FetchError::Refused(_)), "{err}");
@@ -76,7 +76,10 @@ async fn row19_name_resolving_to_loopback_is_refused_unless_allowed() {
     stub.script("/f", vec![feed()]);
     let url = format!("http://feeds.test:{}/f", stub.addr.port());
     let refused = Fetcher::with_lookup(&config("").fetch, Arc::new(TestNames)).unwrap();
-    let err = refused.fetch(&source(&url), None).await.unwrap_err();
+    let err = refused
+        .fetch(&source(&url).location, None)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string().contains("resolves to no allowed address"),
         "{err}"
@@ -85,7 +88,7 @@ async fn row19_name_resolving_to_loopback_is_refused_unless_allowed() {
 
     let allowed =
         Fetcher::with_lookup(&config("\"127.0.0.1/32\"").fetch, Arc::new(TestNames)).unwrap();
-    assert!(allowed.fetch(&source(&url), None).await.is_ok());
+    assert!(allowed.fetch(&source(&url).location, None).await.is_ok());
     assert_eq!(stub.hits("/f").len(), 1);
 }
 
@@ -103,7 +106,7 @@ async fn row19_redirect_to_a_refused_address_is_refused_on_the_hop() {
     stub.script("/f", vec![feed()]);
     let fetcher = Fetcher::new(&config("\"127.0.0.1/32\"").fetch).unwrap();
     let err = fetcher
-        .fetch(&source(&stub.url("/r")), None)
+        .fetch(&source(&stub.url("/r")).location, None)
         .await
         .unwrap_err();
     assert!(
@@ -133,18 +136,23 @@ async fn row15_redirect_loops_and_chains_are_capped() {
     stub.script("/c8", vec![feed()]);
     let fetcher = Fetcher::new(&config("\"127.0.0.0/8\"").fetch).unwrap();
     let err = fetcher
-        .fetch(&source(&stub.url("/loop")), None)
+        .fetch(&source(&stub.url("/loop")).location, None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("redirects"), "{err}");
     let err = fetcher
-        .fetch(&source(&stub.url("/c0")), None)
+        .fetch(&source(&stub.url("/c0")).location, None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("more than 5 redirects"), "{err}");
     assert!(stub.hits("/c8").is_empty());
     // Within the cap, redirects are followed.
-    assert!(fetcher.fetch(&source(&stub.url("/c4")), None).await.is_ok());
+    assert!(
+        fetcher
+            .fetch(&source(&stub.url("/c4")).location, None)
+            .await
+            .is_ok()
+    );
 }
 
 fn now() -> DateTime<Utc> {
@@ -257,7 +265,7 @@ async fn row3_gzip_bomb_stops_at_the_decoded_size_cap() {
     cfg.fetch.max_body_bytes = 1024 * 1024;
     let fetcher = Fetcher::new(&cfg.fetch).unwrap();
     let err = fetcher
-        .fetch(&source(&stub.url("/bomb")), None)
+        .fetch(&source(&stub.url("/bomb")).location, None)
         .await
         .unwrap_err();
     assert!(
@@ -275,7 +283,7 @@ async fn row14_a_slow_drip_body_hits_the_total_deadline() {
     let fetcher = Fetcher::new(&cfg.fetch).unwrap();
     let started = std::time::Instant::now();
     let err = fetcher
-        .fetch(&source(&stub.url("/drip")), None)
+        .fetch(&source(&stub.url("/drip")).location, None)
         .await
         .unwrap_err();
     assert!(matches!(err, FetchError::Timeout(2)), "{err}");
@@ -419,10 +427,15 @@ async fn row20_file_sources_stay_inside_file_roots() {
          [[source]]\nid = \"link\"\nname = \"link\"\nurl = \"feeds/link.ics\"\n";
     let cfg = Config::parse(text, &dir.path().join("regiocal.toml")).unwrap();
     let fetcher = Fetcher::new(&cfg.fetch).unwrap();
-    assert!(fetcher.fetch(cfg.source("ok").unwrap(), None).await.is_ok());
+    assert!(
+        fetcher
+            .fetch(&cfg.source("ok").unwrap().location, None)
+            .await
+            .is_ok()
+    );
     for id in ["dots", "link"] {
         let err = fetcher
-            .fetch(cfg.source(id).unwrap(), None)
+            .fetch(&cfg.source(id).unwrap().location, None)
             .await
             .unwrap_err();
         assert!(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use regiocal::config::Config;
 use regiocal::format::{self, ParseContext};
 use regiocal::model::StoredEvent;
-use regiocal::normalize::{self, NormalizeOptions};
+use regiocal::normalize;
 use regiocal::output::{Filter, Snapshot, ics, json};
 
 const VENUES: &str = "[[venue]]\nid = \"stadttheater\"\nname = \"Stadttheater Musterstadt\"\n\
@@ -46,7 +46,7 @@ fn snapshot(overrides: &str) -> Snapshot {
         let bytes = common::fixture(&format!("dedupe/{file}"));
         let (_, parsed) =
             format::parse(&bytes, regiocal::config::FormatChoice::Auto, None, &ctx).unwrap();
-        let opts = NormalizeOptions::for_source(&cfg, id);
+        let opts = regiocal::ingest::normalize_options(&cfg.categories, cfg.source(id).unwrap());
         let (events, _) = normalize::normalize(parsed.events, &opts);
         stored.extend(events.into_iter().map(|event| StoredEvent {
             source: id.into(),

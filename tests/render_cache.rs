@@ -7,14 +7,14 @@ mod common;
 use regiocal::app::App;
 use regiocal::output::{Filter, atom, ics, json, jsonld};
 use regiocal::server::cache::Coding;
-use regiocal::server::{self, AppState, AppStateInner, Served, SnapshotCell};
+use regiocal::server::{self, Served, SnapshotCell};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 fn demo() -> Served {
-    Served::prepare(common::snapshot_of(&[
+    server::prepare(common::snapshot_of(&[
         ("nextcloud", "ics/nextcloud.ics"),
         ("google", "ics/google.ics"),
     ]))
@@ -118,12 +118,10 @@ async fn over_http_feeds_render_once_per_change() {
     );
     let app = App::open(cfg).await.unwrap();
     app.fetch_all(None, |_| {}).await.unwrap();
-    let state = AppState::new(AppStateInner {
-        snapshot: SnapshotCell::new(app.served().await.unwrap()),
-        app: app.clone(),
-        rebuild: Arc::new(tokio::sync::Notify::new()),
-        limiter: server::push::limiter(),
-    });
+    let state = app.state(
+        SnapshotCell::new(app.served().await.unwrap()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
     let cell = state.snapshot.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -5,7 +5,7 @@
 mod common;
 
 use regiocal::app::App;
-use regiocal::server::{self, AppState, AppStateInner, SnapshotCell};
+use regiocal::server::{self, SnapshotCell};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,12 +21,10 @@ async fn f9_slowloris_connections_are_cut_and_others_are_served() {
         ),
     );
     let app = App::open(cfg).await.unwrap();
-    let state = AppState::new(AppStateInner {
-        snapshot: SnapshotCell::new(app.served().await.unwrap()),
-        app: app.clone(),
-        rebuild: Arc::new(tokio::sync::Notify::new()),
-        limiter: server::push::limiter(),
-    });
+    let state = app.state(
+        SnapshotCell::new(app.served().await.unwrap()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();

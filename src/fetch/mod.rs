@@ -9,11 +9,12 @@
 //! conditional is an error, as is an empty body. `Cache-Control: max-age`, `Expires` and
 //! `Retry-After` are returned as hints for the scheduler ([`CacheHint`]).
 
+pub mod config;
 pub mod guard;
 pub mod schedule;
 
-use crate::config::{FetchConfig, SourceConfig, SourceLocation};
 use crate::model::SourceState;
+pub use config::{FetchConfig, RawFetch, SourceLocation};
 use guard::{AddressPolicy, GuardedResolver, Lookup, SystemLookup};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -80,7 +81,7 @@ pub struct Body {
 }
 
 /// The one HTTP client regiocal uses for outbound requests. Cheap to clone (every field is
-/// shared): it is cloned with the [`crate::app::App`] for every source an ingest fetches.
+/// shared): it is cloned for every source an ingest fetches.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
@@ -90,15 +91,9 @@ pub struct Fetcher {
     per_host: usize,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     file_roots: Arc<[std::path::PathBuf]>,
-    geocoder: Option<Arc<crate::geo::geocoder::Geocoder>>,
 }
 
 impl Fetcher {
-    /// The geocoder, when `[geocoder]` is configured.
-    pub fn geocoder(&self) -> Option<&crate::geo::geocoder::Geocoder> {
-        self.geocoder.as_deref()
-    }
-
     /// Builds the client from the `[fetch]` settings, resolving names with the system resolver.
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
         Fetcher::with_lookup(cfg, Arc::new(SystemLookup))
@@ -138,20 +133,16 @@ impl Fetcher {
             per_host: cfg.per_host_concurrency,
             hosts: Arc::new(Mutex::new(HashMap::new())),
             file_roots: cfg.file_roots.as_slice().into(),
-            geocoder: cfg
-                .geocoder
-                .clone()
-                .map(|g| Arc::new(crate::geo::geocoder::Geocoder::new(g))),
         })
     }
 
-    /// Fetches a source, conditionally when `state` holds validators.
+    /// Fetches a source's bytes, conditionally when `state` holds validators.
     pub async fn fetch(
         &self,
-        source: &SourceConfig,
+        location: &SourceLocation,
         state: Option<&SourceState>,
     ) -> Result<Fetched, FetchError> {
-        match &source.location {
+        match location {
             SourceLocation::File(path) => self.read_file(path).await,
             SourceLocation::Http(url) => self.guarded_get(url, state).await,
             SourceLocation::Push => Err(FetchError::Refused(

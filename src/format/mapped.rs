@@ -21,10 +21,10 @@
 //! the field and the path, e.g. `item 3: skipped: start: invalid date-time "morgen" ... (path
 //! $.beginn)`.
 
+use super::FieldMapping;
 use super::datetime::{default_end, parse_iso, parse_with_format};
 use super::ics::fallback_uid;
 use super::{FormatError, ParseContext, Parsed};
-use crate::config::FieldMapping;
 use crate::model::{Address, Event, EventTime, Geo, Offer, Status, add_days};
 use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;

@@ -24,13 +24,67 @@ pub mod jcal;
 pub mod jsonld;
 pub mod mapped;
 pub mod oparl;
+pub mod push;
 pub mod rss;
 pub mod vtimezone;
 pub mod xcal;
 
-use crate::config::{FieldMapping, FormatChoice};
 use crate::model::Event;
 use chrono_tz::Tz;
+use serde::Deserialize;
+
+/// The `format` key of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatChoice {
+    /// Detect from the Content-Type and the body.
+    Auto,
+    /// iCalendar (RFC 5545).
+    Ics,
+    /// xCal (RFC 6321).
+    Xcal,
+    /// jCal (RFC 7265).
+    Jcal,
+    /// RSS 2.0 (with the RSS event module or xCal elements).
+    Rss,
+    /// Atom 1.0.
+    Atom,
+    /// schema.org JSON-LD, as JSON or embedded in an HTML page.
+    Jsonld,
+    /// A JSON API described by `[source.mapping]`.
+    Json,
+    /// OParl 1.1 meetings.
+    Oparl,
+}
+
+/// Where a source's fields are, for formats that need help: for `json`, JSONPath-like paths
+/// (`items` selects the list, the others are relative to an item); for `rss`/`atom`, element
+/// names (e.g. `start = "ev:startdate"` or `start = "dc:date"`) to read event dates from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    pub items: Option<String>,
+    pub uid: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub all_day: Option<String>,
+    pub location: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub locality: Option<String>,
+    pub lat: Option<String>,
+    pub lon: Option<String>,
+    pub url: Option<String>,
+    pub image: Option<String>,
+    pub categories: Option<String>,
+    pub status: Option<String>,
+    pub price: Option<String>,
+    /// chrono format string for `start`/`end` values that are not RFC 3339 / ISO 8601
+    /// (e.g. `%d.%m.%Y %H:%M`); they are read in the calendar's zone.
+    pub date_format: Option<String>,
+}
 
 /// A feed format regiocal can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +146,13 @@ pub enum FormatError {
         column: usize,
         message: String,
     },
+    /// Items that are not what the format requires, each with its field (the push API's
+    /// JSON, where a request is taken whole or not at all).
+    #[error("{} invalid field(s)", .0.len())]
+    Fields(Vec<(String, String)>),
+    /// More events than one request may carry.
+    #[error("more than {limit} events")]
+    TooManyEvents { limit: usize },
     /// Well-formed but not what the format requires.
     #[error("{format}: {message}")]
     Invalid {

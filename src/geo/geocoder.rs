@@ -5,12 +5,15 @@
 //! caps and deadline), at most `per_second` per second (Nominatim's usage policy allows one) and
 //! at most `max_per_fetch` new lookups per source fetch, so a feed full of new addresses cannot
 //! hold an ingest up; the rest are looked up at the next fetch. Every answer, "not found"
-//! included, is cached in the store, so an address is asked for once.
+//! included, is kept in a [`Cache`] (the store implements it), so an address is asked for
+//! once.
 
 use crate::fetch::Fetcher;
 use crate::model::Geo;
-use crate::store::{Store, StoreError};
+use crate::settings::SettingError;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -23,6 +26,63 @@ pub struct GeocoderConfig {
     pub max_per_fetch: usize,
 }
 
+/// `[geocoder]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGeocoder {
+    url: String,
+    per_second: Option<u32>,
+    max_per_fetch: Option<usize>,
+}
+
+impl RawGeocoder {
+    /// Validates `[geocoder]`.
+    pub fn build(self) -> Result<GeocoderConfig, SettingError> {
+        let url = url::Url::parse(self.url.trim())
+            .ok()
+            .filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.username().is_empty()
+                    && u.password().is_none()
+            })
+            .ok_or_else(|| {
+                SettingError::new(
+                    "geocoder.url",
+                    format!("{:?} is not an http(s) URL without credentials", self.url),
+                )
+            })?;
+        let per_second = self.per_second.unwrap_or(1);
+        if !(1..=50).contains(&per_second) {
+            return Err(SettingError::new("geocoder.per_second", "must be 1 to 50"));
+        }
+        Ok(GeocoderConfig {
+            url,
+            per_second,
+            max_per_fetch: self.max_per_fetch.unwrap_or(20),
+        })
+    }
+}
+
+/// Where geocoder answers are kept between fetches. The store implements it and the app hands
+/// it in, so neither fetching nor geocoding knows the store.
+pub trait Cache: Sync {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// A cached answer: `Some(None)` for "not found", `None` when the query was never asked.
+    fn geocode_cached(
+        &self,
+        query: &str,
+    ) -> impl Future<Output = Result<Option<Cached>, Self::Error>> + Send;
+
+    /// Caches an answer.
+    fn save_geocode(
+        &self,
+        query: &str,
+        answer: Cached,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
 /// The geocoder with its rate limiter.
 #[derive(Clone)]
 pub struct Geocoder {
@@ -32,6 +92,14 @@ pub struct Geocoder {
 
 /// A cached answer: coordinates, or none found.
 pub type Cached = Option<Geo>;
+
+impl std::fmt::Debug for Geocoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Geocoder")
+            .field("config", &self.config)
+            .finish()
+    }
+}
 
 impl Geocoder {
     /// A geocoder for these settings.
@@ -56,14 +124,14 @@ impl Geocoder {
 
     /// Looks up a query: from the cache, else from the service (rate limited). `None` when
     /// the service failed (nothing is cached then, so it is asked again later).
-    pub async fn lookup<S: Store>(
+    pub async fn lookup<C: Cache>(
         &self,
         fetcher: &Fetcher,
-        store: &S,
+        cache: &C,
         query: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<Cached>, StoreError> {
-        if let Some(hit) = store.geocode_cached(query).await? {
+    ) -> Result<Option<Cached>, C::Error> {
+        if let Some(hit) = cache.geocode_cached(query).await? {
             return Ok(Some(hit));
         }
         self.limiter.until_ready().await;
@@ -81,7 +149,7 @@ impl Geocoder {
                 return Ok(None);
             }
         };
-        store.save_geocode(query, answer, now).await?;
+        cache.save_geocode(query, answer, now).await?;
         Ok(Some(answer))
     }
 

@@ -10,7 +10,98 @@ pub mod geocoder;
 pub mod venues;
 
 use crate::model::{Address, Geo};
+use crate::settings::SettingError;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
 use venues::Method;
+
+/// `[geo]` as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawGeo {
+    venues: Option<PathBuf>,
+    districts: Option<PathBuf>,
+    region: Option<PathBuf>,
+    outside_region: Option<String>,
+}
+
+/// A `[[venue]]` given inline (the same fields as the columns of the venue file).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVenue {
+    id: String,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    street: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    accessibility: Option<String>,
+    url: Option<String>,
+}
+
+impl RawGeo {
+    /// Loads the layers `[geo]` names (relative to `base`) and the inline `[[venue]]`s.
+    pub fn build(self, inline: Vec<RawVenue>, base: &Path) -> Result<Layers, SettingError> {
+        let mut venues = match &self.venues {
+            Some(p) => venues::Registry::load_csv(&base.join(p))
+                .map_err(|e| SettingError::new("geo.venues", e.to_string()))?,
+            None => Vec::new(),
+        };
+        for v in inline {
+            let key = format!("venue \"{}\"", v.id);
+            if v.id.trim().is_empty() || venues.iter().any(|x| x.id == v.id) {
+                return Err(SettingError::new(key, "id must be set and unique"));
+            }
+            if v.name.trim().is_empty() {
+                return Err(SettingError::new(key, "name must not be empty"));
+            }
+            let geo = match (v.lat, v.lon) {
+                (None, None) => None,
+                (Some(lat), Some(lon)) => Some(Geo::new(lat, lon).ok_or_else(|| {
+                    SettingError::new(
+                        key.clone(),
+                        format!("coordinates {lat}, {lon} are out of range"),
+                    )
+                })?),
+                _ => return Err(SettingError::new(key, "give both lat and lon, or neither")),
+            };
+            venues.push(venues::Venue {
+                id: v.id,
+                name: v.name,
+                aliases: v.aliases,
+                street: v.street,
+                postcode: v.postcode,
+                city: v.city,
+                geo,
+                accessibility: v.accessibility,
+                url: v.url,
+            });
+        }
+        let layer = |key: &str, path: &Option<PathBuf>, names: bool| match path {
+            Some(p) => districts::Areas::load(&base.join(p), names)
+                .map_err(|e| SettingError::new(key, e.to_string())),
+            None => Ok(districts::Areas::default()),
+        };
+        Ok(Layers {
+            venues: venues::Registry::new(venues),
+            districts: layer("geo.districts", &self.districts, true)?,
+            region: layer("geo.region", &self.region, false)?,
+            drop_outside: match self.outside_region.as_deref() {
+                None | Some("keep") => false,
+                Some("drop") => true,
+                Some(other) => {
+                    return Err(SettingError::new(
+                        "geo.outside_region",
+                        format!("{other:?}: use \"keep\" or \"drop\""),
+                    ));
+                }
+            },
+        })
+    }
+}
 
 /// The geographic layers of the region (from `[geo]`).
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,72 @@
 //! check` can list them).
 
 use crate::compare::words;
+use crate::settings::SettingError;
+use serde::Deserialize;
 use std::collections::HashMap;
+
+/// `[categories]` as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategories {
+    controlled: Option<bool>,
+}
+
+/// A `[[category]]`: a new category, or more terms for a built-in one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategory {
+    id: String,
+    #[serde(default)]
+    de: String,
+    #[serde(default)]
+    en: String,
+    #[serde(default)]
+    terms: Vec<String>,
+}
+
+/// The vocabulary events are mapped to, and whether the mapping is applied.
+#[derive(Debug, Clone)]
+pub struct Categories {
+    /// The built-in vocabulary, extended by `[[category]]`.
+    pub vocabulary: std::sync::Arc<Vocabulary>,
+    /// Whether source categories are mapped to the vocabulary (`[categories] controlled`).
+    pub controlled: bool,
+}
+
+impl RawCategories {
+    /// The built-in vocabulary with the `[[category]]` entries added.
+    pub fn build(self, added: &[RawCategory]) -> Result<Categories, SettingError> {
+        let mut vocabulary = Vocabulary::default();
+        for c in added {
+            let key = format!("category \"{}\"", c.id);
+            if c.id.is_empty()
+                || !c
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(SettingError::new(key, "id must be a-z, 0-9 and '-'"));
+            }
+            if !vocabulary.has(&c.id) && (c.de.trim().is_empty() || c.en.trim().is_empty()) {
+                return Err(SettingError::new(
+                    key,
+                    "a new category needs `de` and `en` labels",
+                ));
+            }
+            vocabulary.add(
+                &c.id,
+                c.de.trim(),
+                c.en.trim(),
+                c.terms.iter().map(String::as_str),
+            );
+        }
+        Ok(Categories {
+            vocabulary: std::sync::Arc::new(vocabulary),
+            controlled: self.controlled.unwrap_or(true),
+        })
+    }
+}
 
 /// One category of the vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq)]

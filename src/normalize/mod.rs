@@ -25,18 +25,6 @@ pub struct NormalizeOptions {
     pub category_map: HashMap<String, Vec<String>>,
 }
 
-impl NormalizeOptions {
-    /// The options for one configured source.
-    pub fn for_source(cfg: &crate::config::Config, source: &str) -> NormalizeOptions {
-        let src = cfg.source(source);
-        NormalizeOptions {
-            categories: src.map(|s| s.categories.clone()).unwrap_or_default(),
-            vocabulary: cfg.categories_controlled.then(|| cfg.vocabulary.clone()),
-            category_map: src.map(|s| s.category_map.clone()).unwrap_or_default(),
-        }
-    }
-}
-
 /// The category terms of parsed events (and of the source) that the vocabulary does not know,
 /// with how many events use each (`regiocal check` lists them; the events lose them).
 pub fn unmapped_categories(events: &[Event], opts: &NormalizeOptions) -> Vec<(String, usize)> {

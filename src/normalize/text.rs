@@ -108,12 +108,7 @@ fn looks_like_html(s: &str) -> bool {
     })
 }
 
-/// The URL if it is an absolute http(s) URL; anything else (`javascript:`, `data:`, relative,
-/// malformed) is refused.
-pub fn http_url(s: &str) -> Option<String> {
-    let url = url::Url::parse(s.trim()).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
-}
+pub use crate::text::http_url;
 
 /// One of these words is in every phrase of [`FREE_PHRASES`].
 const FREE_KEYWORDS: &[&str] = &["eintritt", "teilnahme", "admission", "entry", "charge"];

@@ -11,8 +11,8 @@
 //! series as an override with RECURRENCE-ID); members from other series are written as EXDATE
 //! of their series.
 
+use super::Settings;
 use super::{Row, Series};
-use crate::config::Config;
 use crate::dedupe::{self, Candidate};
 use crate::model::{Event, EventTime, Occurrence, StoredEvent, local_to_utc, recurrence_key};
 use crate::overrides::{Fix, FixTime, Overrides, Target};
@@ -166,7 +166,7 @@ impl Parts {
     }
 
     /// Clusters the visible rows across sources and publishes each cluster once.
-    pub fn dedupe(&mut self, config: &Config, zone: Tz) -> Vec<String> {
+    pub fn dedupe(&mut self, config: Settings<'_>, zone: Tz) -> Vec<String> {
         let mut unmatched = Vec::new();
         let visible: Vec<usize> = (0..self.rows.len())
             .filter(|&i| self.rows[i].visible())

@@ -33,8 +33,9 @@ pub const GERMAN_MONTHS: [&str; 12] = [
     "Dezember",
 ];
 
-use crate::config::Config;
+use crate::calendar::CalendarConfig;
 use crate::geo::Place;
+use crate::ingest::SourceConfig;
 use crate::model::{Event, EventTime, Geo, Occurrence, SourceState, StoredEvent, recurrence_key};
 use crate::normalize::recurrence::{self, Window};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -203,16 +204,37 @@ impl Filter {
     }
 }
 
+/// What building a snapshot reads of the configuration (the config lends it).
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pub calendar: &'a CalendarConfig,
+    /// The configured sources: only their events are served.
+    pub sources: &'a [SourceConfig],
+    pub dedupe: &'a crate::dedupe::DedupeConfig,
+    pub overrides: &'a crate::overrides::Overrides,
+    pub geo: &'a std::sync::Arc<crate::geo::Layers>,
+    pub transit: Option<&'a std::sync::Arc<crate::transit::Transit>>,
+    pub vocabulary: &'a std::sync::Arc<crate::normalize::category::Vocabulary>,
+}
+
+impl Settings<'_> {
+    /// The configured source with this id.
+    pub fn source(&self, id: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+}
+
 impl Snapshot {
     /// Builds a snapshot from stored data.
-    pub fn build(
-        config: &Config,
+    pub fn build<'a>(
+        config: impl Into<Settings<'a>>,
         events: Vec<StoredEvent>,
         states: Vec<SourceState>,
         last_change: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Snapshot {
-        let cal = &config.calendar;
+        let config: Settings<'a> = config.into();
+        let cal = config.calendar;
         let window = Window::around(now, cal.timezone, cal.past_days, cal.future_days);
         let states: HashMap<String, SourceState> =
             states.into_iter().map(|s| (s.id.clone(), s)).collect();
@@ -263,7 +285,7 @@ impl Snapshot {
             .collect();
 
         let mut parts = merge::Parts::new(events);
-        let mut unmatched = parts.fix_series(&config.overrides);
+        let mut unmatched = parts.fix_series(config.overrides);
         parts.series = group_series(&parts.events);
         // Small calendars are not worth a thread.
         let threads = if parts.series.len() < 4096 {
@@ -279,7 +301,7 @@ impl Snapshot {
             threads,
         );
         parts.rows = rows;
-        unmatched.extend(parts.fix_rows(&config.overrides, cal.timezone));
+        unmatched.extend(parts.fix_rows(config.overrides, cal.timezone));
         // Unstable (no buffer of half the rows); the keys after the id only order rows that
         // are the same occurrence, deterministically.
         parts.rows.sort_unstable_by(|a, b| {
@@ -290,7 +312,7 @@ impl Snapshot {
                 .then_with(|| a.series.cmp(&b.series))
                 .then_with(|| a.event.cmp(&b.event))
         });
-        unmatched.extend(parts.hide(&config.overrides));
+        unmatched.extend(parts.hide(config.overrides));
         unmatched.extend(parts.dedupe(config, cal.timezone));
         for u in &unmatched {
             tracing::warn!("Override matches nothing: {u}.");
@@ -300,7 +322,7 @@ impl Snapshot {
             series,
             rows,
         } = parts;
-        let places = resolve_places(&config.geo, &events);
+        let places = resolve_places(config.geo, &events);
         let newest = events.iter().map(|e| e.updated_at).max();
         let last_modified = last_change.max(newest).unwrap_or(DateTime::UNIX_EPOCH);
         Snapshot {
@@ -324,8 +346,8 @@ impl Snapshot {
             places,
             search: std::sync::OnceLock::new(),
             index: std::sync::OnceLock::new(),
-            geo: std::sync::Arc::new(config.geo.clone()),
-            transit: config.transit.clone(),
+            geo: config.geo.clone(),
+            transit: config.transit.cloned(),
         }
     }
 

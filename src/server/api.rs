@@ -1,7 +1,7 @@
 //! The JSON API: `/api/v1/events`, `/api/v1/events/{id}`, `/api/v1/sources`, `/healthz`.
 
-use super::http::{ApiError, cacheable, parse_query};
 use super::{AppState, ReadyJob};
+use crate::http::{ApiError, cacheable, parse_query};
 use crate::output::json::{self, DEFAULT_LIMIT};
 use crate::output::{Filter, Snapshot};
 use axum::Router;
@@ -84,7 +84,7 @@ async fn events(
         json::render_events(snap, &q.filter, Some(1), q.cursor.as_deref())
             .map_err(|e| ApiError::bad_param("cursor", e.to_string()))?;
     }
-    Ok(super::http::rendered_response(
+    Ok(crate::http::rendered_response(
         &headers,
         &rendered,
         JSON,
@@ -336,11 +336,11 @@ async fn health(State(state): State<AppState>) -> Response {
         .filter(|s| s.state.error_count > 0)
         .count();
     // A store that does not answer degrades the instance: it still serves its last snapshot.
-    let problem = state.app.health.problem();
+    let problem = state.health.problem();
     let store = match &problem {
-        None => serde_json::json!({ "backend": state.app.store.backend(), "status": "ok" }),
+        None => serde_json::json!({ "backend": state.store.backend(), "status": "ok" }),
         Some((since, error)) => serde_json::json!({
-            "backend": state.app.store.backend(),
+            "backend": state.store.backend(),
             "status": "unreachable",
             "since": since.to_rfc3339(),
             "error": error,
@@ -348,7 +348,7 @@ async fn health(State(state): State<AppState>) -> Response {
     };
     let body = serde_json::json!({
         "status": if problem.is_some() { "degraded" } else { "ok" },
-        "instance": &*state.app.instance,
+        "instance": &*state.instance,
         "store": store,
         "sources": snap.sources.len(),
         "sources_failing": failing,

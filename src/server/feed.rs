@@ -1,8 +1,8 @@
 //! The feeds: `/calendar.ics`, `/calendar.jcal`, `/calendar.xcs`, `/feed.atom` and
 //! `/api/v1/events.jsonld`, all filterable like the JSON API.
 
-use super::http::{ApiError, parse_query, rendered_response};
 use super::{AppState, ReadyJob};
+use crate::http::{ApiError, parse_query, rendered_response};
 use crate::output::{Filter, Snapshot, atom, ics, jcal, jsonld, xcal};
 use axum::Router;
 use axum::extract::{RawQuery, State};

@@ -5,9 +5,7 @@
 //! future (tests bind `127.0.0.1:0` and pass their own).
 
 mod api;
-pub mod cache;
 mod feed;
-mod http;
 pub mod openapi;
 pub mod push;
 mod track;
@@ -15,42 +13,37 @@ mod track;
 use crate::output::Snapshot;
 use axum::Router;
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-pub use http::{
-    ApiError, FILTER_PARAMETERS, MAX_QUERY_CHARS, Query, parse_date, parse_query, rendered_response,
+pub use crate::http::cache;
+pub use crate::http::{
+    ApiError, FILTER_PARAMETERS, MAX_QUERY_CHARS, Query, Served, SnapshotCell, parse_date,
+    parse_query, rendered_response,
 };
 
-/// A snapshot with its renderings: what the server swaps in after a change.
-pub struct Served {
-    pub snapshot: Arc<Snapshot>,
-    pub cache: cache::RenderCache,
-}
-
-impl Served {
-    /// A snapshot with its ready feeds rendered and compressed (seconds of CPU for a large
-    /// calendar: run it in the background, before the swap).
-    pub fn prepare(snapshot: Snapshot) -> Served {
-        snapshot.prepare();
-        let snapshot = Arc::new(snapshot);
-        let jobs = feed::ready(&snapshot)
+/// A snapshot with its ready feeds rendered and compressed (seconds of CPU for a large
+/// calendar: run it in the background, before the swap).
+pub fn prepare(snapshot: Snapshot) -> Served {
+    snapshot.prepare();
+    let snapshot = Arc::new(snapshot);
+    let jobs = feed::ready(&snapshot)
+        .into_iter()
+        .chain(api::ready(&snapshot))
+        .collect::<Vec<_>>();
+    // One thread per feed: they are independent, and the largest one sets the time.
+    let ready = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
             .into_iter()
-            .chain(api::ready(&snapshot))
-            .collect::<Vec<_>>();
-        // One thread per feed: they are independent, and the largest one sets the time.
-        let ready = std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .into_iter()
-                .map(|job| {
-                    let ReadyJob { key, feed, render } = job;
-                    (key, scope.spawn(move || cache::render_ready(feed, render)))
-                })
-                .collect();
-            // A render that panicked is left out: its feed then renders at the first request,
-            // and the rest of the snapshot is served.
-            handles
+            .map(|job| {
+                let ReadyJob { key, feed, render } = job;
+                (key, scope.spawn(move || cache::render_ready(feed, render)))
+            })
+            .collect();
+        // A render that panicked is left out: its feed then renders at the first request,
+        // and the rest of the snapshot is served.
+        handles
                 .into_iter()
                 .filter_map(|(key, h)| match h.join() {
                     Ok(rendered) => Some((key, rendered)),
@@ -60,11 +53,10 @@ impl Served {
                     }
                 })
                 .collect::<Vec<_>>()
-        });
-        Served {
-            snapshot,
-            cache: cache::RenderCache::new(ready),
-        }
+    });
+    Served {
+        snapshot,
+        cache: cache::RenderCache::new(ready),
     }
 }
 
@@ -77,39 +69,25 @@ struct ReadyJob {
     render: Box<dyn FnOnce() -> String + Send>,
 }
 
-/// The current snapshot and its renderings, replaceable while requests read the old ones.
-#[derive(Clone)]
-pub struct SnapshotCell(Arc<RwLock<Arc<Served>>>);
+/// `[server]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_bind")]
+    pub bind: std::net::SocketAddr,
+}
 
-impl SnapshotCell {
-    /// A cell holding `served`.
-    pub fn new(served: Served) -> SnapshotCell {
-        SnapshotCell(Arc::new(RwLock::new(Arc::new(served))))
-    }
-
-    /// The current snapshot with its renderings.
-    pub fn current(&self) -> Arc<Served> {
-        match self.0.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: default_bind(),
         }
     }
+}
 
-    /// The current snapshot.
-    pub fn get(&self) -> Arc<Snapshot> {
-        self.current().snapshot.clone()
-    }
-
-    /// Swaps in a snapshot with its renderings. The old ones are freed in the background
-    /// (once the last request reading them is done).
-    pub fn set(&self, served: Served) {
-        let served = Arc::new(served);
-        let old = match self.0.write() {
-            Ok(mut guard) => std::mem::replace(&mut *guard, served),
-            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), served),
-        };
-        crate::work::drop_in_background(old);
-    }
+fn default_bind() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
 /// Shared state of all handlers, behind one `Arc`: axum clones the state for every request
@@ -120,11 +98,36 @@ pub struct AppState(Arc<AppStateInner>);
 /// What [`AppState`] holds.
 pub struct AppStateInner {
     pub snapshot: SnapshotCell,
-    /// Config, store and client (the push API writes through it).
-    pub app: crate::app::App,
+    pub settings: Settings,
+    /// The store (the push API writes to it; `/healthz` reports on it).
+    pub store: Arc<crate::store::AnyStore>,
+    /// Whether the store answered lately.
+    pub health: Arc<crate::store::Health>,
+    /// This process among several sharing the store.
+    pub instance: Arc<str>,
     /// Asks for a new snapshot after a write (coalesced by the rebuild task).
     pub rebuild: Arc<tokio::sync::Notify>,
     pub limiter: push::Limiter,
+}
+
+/// What the handlers read of the configuration (the app lends it when it starts serving).
+#[derive(Clone)]
+pub struct Settings {
+    /// The zone pushed events are read in.
+    pub calendar: crate::calendar::CalendarConfig,
+    /// The configured sources (push checks ownership; metrics label by them).
+    pub sources: Arc<[crate::ingest::SourceConfig]>,
+    pub actors: Arc<[push::ActorConfig]>,
+    /// The vocabulary pushed events are normalised with.
+    pub categories: crate::normalize::category::Categories,
+    pub web: Arc<crate::web::WebConfig>,
+}
+
+impl Settings {
+    /// The configured source with this id.
+    pub fn source(&self, id: &str) -> Option<&crate::ingest::SourceConfig> {
+        self.sources.iter().find(|s| s.id == id)
+    }
 }
 
 impl AppState {
@@ -143,8 +146,11 @@ impl std::ops::Deref for AppState {
 
 /// The full router.
 pub fn router(state: AppState) -> Router {
-    let web = if state.app.config.web.enabled {
-        crate::web::router()
+    let web = if state.settings.web.enabled {
+        crate::web::router().with_state(crate::web::WebState {
+            snapshot: state.snapshot.clone(),
+            web: state.settings.web.clone(),
+        })
     } else {
         Router::new()
     };

@@ -11,14 +11,14 @@
 //! gets the same 401; a token for another actor's source gets 403. Bodies are limited to
 //! [`MAX_BODY`] (413), each actor to [`RATE_PER_SECOND`] requests per second with a burst of
 //! [`RATE_BURST`] (429 with `Retry-After`), and a 2xx is only sent after the transaction
-//! committed. Pushed events go through the same normalisation as fetched ones.
+//! committed. A pushed body goes through the same door into the pipeline as a fetched one
+//! ([`crate::ingest::read_pushed`]): the same parsers and the same normalisation.
 
 use super::AppState;
-use super::http::ApiError;
-use crate::config::{ActorConfig, Config, FormatChoice};
-use crate::format::{self, ParseContext, datetime};
-use crate::model::{Event, EventTime, Geo, Status};
-use crate::normalize::{self, NormalizeOptions};
+use crate::format::FormatError;
+use crate::http::ApiError;
+use crate::ingest::Pushed;
+use crate::model::Event;
 use crate::store::Store;
 use axum::Router;
 use axum::body::Bytes;
@@ -33,10 +33,92 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
+/// An actor that submits events through the push API.
+#[derive(Debug, Clone)]
+pub struct ActorConfig {
+    pub id: String,
+    pub name: String,
+    /// The (push-only) sources this actor may write.
+    pub sources: Vec<String>,
+    /// SHA-256 of the actor's bearer token (never the token itself).
+    pub token_sha256: [u8; 32],
+}
+
+/// An `[[actor]]` as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActor {
+    id: String,
+    name: String,
+    sources: Vec<String>,
+    token_sha256: String,
+}
+
+impl RawActor {
+    /// Validates the `[[actor]]` entries against the sources: ids unique, digests well
+    /// formed, and every source named a push-only one.
+    pub fn build_all(
+        raw: Vec<RawActor>,
+        sources: &[crate::ingest::SourceConfig],
+    ) -> Result<Vec<ActorConfig>, crate::settings::SettingError> {
+        use crate::fetch::SourceLocation;
+        let mut actors = Vec::with_capacity(raw.len());
+        let mut ids = std::collections::HashSet::new();
+        for a in raw {
+            let bad = |key: &str, message: String| {
+                crate::settings::SettingError::new(format!("actor \"{}\": {key}", a.id), message)
+            };
+            if a.id.is_empty() || !ids.insert(a.id.clone()) {
+                return Err(bad("id", "must be set and unique".into()));
+            }
+            let digest = decode_sha256(&a.token_sha256).ok_or_else(|| {
+                bad(
+                    "token_sha256",
+                    "must be 64 hex characters (run `regiocal token new --actor ID`)".into(),
+                )
+            })?;
+            for sid in &a.sources {
+                match sources.iter().find(|s| &s.id == sid) {
+                    None => return Err(bad("sources", format!("no source with id {sid:?}"))),
+                    Some(s) if s.location != SourceLocation::Push => {
+                        return Err(bad(
+                            "sources",
+                            format!(
+                                "source {sid:?} has a url; actors can only own push-only sources (without url)"
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            actors.push(ActorConfig {
+                id: a.id,
+                name: a.name,
+                sources: a.sources,
+                token_sha256: digest,
+            });
+        }
+        Ok(actors)
+    }
+}
+
+/// 32 bytes from 64 hex characters.
+fn decode_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
-/// Most events in one POST.
-pub const MAX_EVENTS: usize = 1000;
+/// Most events in one POST (any body type).
+pub const MAX_EVENTS: usize = crate::format::push::MAX_EVENTS;
 /// Sustained requests per second per actor.
 pub const RATE_PER_SECOND: u32 = 10;
 /// Burst of requests per actor.
@@ -75,7 +157,7 @@ pub fn new_token() -> Result<(String, String), getrandom::Error> {
 
 /// The actor a request's bearer token belongs to, allowed to write `source`.
 fn authorize<'a>(
-    cfg: &'a Config,
+    cfg: &'a super::Settings,
     headers: &HeaderMap,
     source: &str,
 ) -> Result<&'a ActorConfig, ApiError> {
@@ -96,7 +178,7 @@ fn authorize<'a>(
     // Compare with every actor, without an early exit, so timing does not tell how far a
     // guess got.
     let mut found = None;
-    for actor in &cfg.actors {
+    for actor in cfg.actors.iter() {
         if bool::from(actor.token_sha256.ct_eq(&digest)) && !token.is_empty() {
             found = Some(actor);
         }
@@ -122,18 +204,26 @@ fn rate_limit(limiter: &Limiter, actor: &ActorConfig) -> Result<(), ApiError> {
     })
 }
 
-/// A JSON request body, or 400 naming the position of the syntax error.
-fn json_body(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
+/// The answer to a body the pipeline refused: 400 for malformed JSON (naming the position),
+/// 413 for too many events, 422 with every invalid field, else 422 with the reason.
+fn refused(e: FormatError) -> ApiError {
+    match e {
+        FormatError::Json {
+            line,
+            column,
+            message,
+            ..
+        } => ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!(
-                "invalid JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })
+            format!("invalid JSON at line {line}, column {column}: {message}"),
+        ),
+        FormatError::TooManyEvents { limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {limit} events per request"),
+        ),
+        FormatError::Fields(fields) => invalid(fields),
+        other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
+    }
 }
 
 /// 422 with field errors.
@@ -182,51 +272,24 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let cfg = state.app.config.clone();
-    let actor = authorize(&cfg, &headers, &source)?;
+    let actor = authorize(&state.settings, &headers, &source)?;
     rate_limit(&state.limiter, actor)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let (events, mut warnings) = if content_type.starts_with("application/json") {
-        let value = json_body(&body)?;
-        let items = match value {
-            Value::Array(items) => items,
-            single => vec![single],
-        };
-        if items.len() > MAX_EVENTS {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("at most {MAX_EVENTS} events per request"),
-            ));
+    let body = if content_type.starts_with("application/json") {
+        Pushed::Json {
+            bytes: &body,
+            id: None,
         }
-        let mut events = Vec::with_capacity(items.len());
-        let mut errors = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let prefix = if items.len() > 1 {
-                format!("[{i}].")
-            } else {
-                String::new()
-            };
-            match event_from_json(item, None, cfg.calendar.timezone) {
-                Ok(ev) => events.push(ev),
-                Err(fields) => {
-                    errors.extend(fields.into_iter().map(|(f, m)| (format!("{prefix}{f}"), m)))
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(invalid(errors));
-        }
-        (events, Vec::new())
     } else {
-        let ctx = ParseContext::new(cfg.calendar.timezone);
-        let (_, parsed) = format::parse(&body, FormatChoice::Auto, Some(content_type), &ctx)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-        (parsed.events, parsed.warnings)
+        Pushed::Document {
+            bytes: &body,
+            content_type: Some(content_type),
+        }
     };
-    store_events(&state, &source, events, &mut warnings).await
+    store_events(&state, &source, body).await
 }
 
 #[utoipa::path(
@@ -259,13 +322,13 @@ async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let cfg = state.app.config.clone();
-    let actor = authorize(&cfg, &headers, &source)?;
+    let actor = authorize(&state.settings, &headers, &source)?;
     rate_limit(&state.limiter, actor)?;
-    let value = json_body(&body)?;
-    let event =
-        event_from_json(&value, Some(&external_id), cfg.calendar.timezone).map_err(invalid)?;
-    store_events(&state, &source, vec![event], &mut Vec::new()).await
+    let body = Pushed::Json {
+        bytes: &body,
+        id: Some(&external_id),
+    };
+    store_events(&state, &source, body).await
 }
 
 #[utoipa::path(
@@ -295,11 +358,9 @@ async fn remove(
     Path((source, external_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let cfg = state.app.config.clone();
-    let actor = authorize(&cfg, &headers, &source)?;
+    let actor = authorize(&state.settings, &headers, &source)?;
     rate_limit(&state.limiter, actor)?;
     let deleted = state
-        .app
         .store
         .delete_event(&source, &external_id, crate::clock::now())
         .await
@@ -325,13 +386,14 @@ fn unavailable(e: crate::store::StoreError) -> ApiError {
 async fn store_events(
     state: &AppState,
     source: &str,
-    events: Vec<Event>,
-    warnings: &mut Vec<String>,
+    body: Pushed<'_>,
 ) -> Result<Response, ApiError> {
-    let cfg = &state.app.config;
-    let (events, mut more) =
-        normalize::normalize(events, &NormalizeOptions::for_source(cfg, source));
-    warnings.append(&mut more);
+    let cfg = &state.settings;
+    let Some(src) = cfg.source(source) else {
+        return Err(ApiError::not_found(format!("no source {source:?}")));
+    };
+    let (events, warnings): (Vec<Event>, Vec<String>) =
+        crate::ingest::read_pushed(&cfg.calendar, &cfg.categories, src, body).map_err(refused)?;
     if events.is_empty() {
         return Err(ApiError {
             details: Some(("warnings", json!(warnings))),
@@ -342,7 +404,6 @@ async fn store_events(
         });
     }
     let stats = state
-        .app
         .store
         .upsert_events(source, &events, crate::clock::now())
         .await
@@ -368,206 +429,4 @@ async fn store_events(
         body.to_string(),
     )
         .into_response())
-}
-
-/// Fields of the read API that a client may send back but that the server sets itself.
-const READ_ONLY: &[&str] = &[
-    "uid",
-    "source",
-    "source_name",
-    "recurring",
-    "license",
-    "attribution",
-    "free",
-    "attendance",
-];
-
-/// Validates a pushed event in the read API's shape; every problem becomes a field error.
-pub fn event_from_json(
-    value: &Value,
-    path_id: Option<&str>,
-    default_tz: chrono_tz::Tz,
-) -> Result<Event, Vec<(String, String)>> {
-    let mut errors: Vec<(String, String)> = Vec::new();
-    let Some(obj) = value.as_object() else {
-        return Err(vec![("".into(), "must be a JSON object".into())]);
-    };
-    let known = [
-        "id",
-        "title",
-        "description",
-        "start",
-        "end",
-        "all_day",
-        "timezone",
-        "location",
-        "geo",
-        "categories",
-        "url",
-        "status",
-        "image",
-    ];
-    for key in obj.keys() {
-        if !known.contains(&key.as_str()) && !READ_ONLY.contains(&key.as_str()) {
-            errors.push((key.clone(), "unknown field".into()));
-        }
-    }
-    let text = |key: &str, errors: &mut Vec<(String, String)>| -> Option<String> {
-        match obj.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                errors.push((key.into(), "must be a string".into()));
-                None
-            }
-        }
-    };
-    let id = match (obj.get("id"), path_id) {
-        (Some(Value::String(s)), Some(p)) if s != p => {
-            errors.push((
-                "id".into(),
-                format!("does not match the id in the URL ({p:?})"),
-            ));
-            None
-        }
-        (_, Some(p)) => Some(p.to_string()),
-        (Some(Value::String(s)), None) => Some(s.clone()),
-        (Some(Value::Number(n)), None) => Some(n.to_string()),
-        (_, None) => {
-            errors.push((
-                "id".into(),
-                "required: your own stable id for this event".into(),
-            ));
-            None
-        }
-    };
-    if let Some(id) = &id
-        && (id.is_empty() || id.len() > 200 || id.chars().any(char::is_control))
-    {
-        errors.push((
-            "id".into(),
-            "must be 1-200 characters without control characters".into(),
-        ));
-    }
-    let title = text("title", &mut errors).filter(|t| !t.trim().is_empty());
-    if title.is_none() && !errors.iter().any(|(f, _)| f == "title") {
-        errors.push(("title".into(), "required".into()));
-    }
-    let tz = match text("timezone", &mut errors) {
-        Some(name) => name.parse().unwrap_or_else(|_| {
-            errors.push((
-                "timezone".into(),
-                format!("unknown IANA time zone {name:?}"),
-            ));
-            default_tz
-        }),
-        None => default_tz,
-    };
-    let all_day = match obj.get("all_day") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors.push(("all_day".into(), "must be true or false".into()));
-            None
-        }
-    };
-    let time = |key: &str, errors: &mut Vec<(String, String)>| -> Option<EventTime> {
-        let raw = text(key, errors)?;
-        match datetime::parse_iso(&raw, tz) {
-            Ok(t) if all_day == Some(true) && !t.is_date() => {
-                errors.push((key.into(), "all_day events take dates (YYYY-MM-DD)".into()));
-                None
-            }
-            Ok(t) => Some(t),
-            Err(m) => {
-                errors.push((key.into(), m));
-                None
-            }
-        }
-    };
-    let start = time("start", &mut errors);
-    if start.is_none() && !errors.iter().any(|(f, _)| f == "start") {
-        errors.push(("start".into(), "required".into()));
-    }
-    let end = time("end", &mut errors);
-    if let (Some(s), Some(e)) = (start, end) {
-        if s.is_date() != e.is_date() {
-            errors.push((
-                "end".into(),
-                "must be a date when start is a date, and a time when start is a time".into(),
-            ));
-        } else if e.to_utc(tz) < s.to_utc(tz) {
-            errors.push(("end".into(), "is before start".into()));
-        }
-    }
-    let status = match text("status", &mut errors).as_deref() {
-        None | Some("confirmed") => Status::Confirmed,
-        Some("tentative") => Status::Tentative,
-        Some("cancelled") => Status::Cancelled,
-        Some("postponed") => Status::Postponed,
-        Some(other) => {
-            errors.push((
-                "status".into(),
-                format!("{other:?} is not one of confirmed, tentative, cancelled, postponed"),
-            ));
-            Status::Confirmed
-        }
-    };
-    let geo = match obj.get("geo") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(g)) => match (
-            g.get("lat").and_then(Value::as_f64),
-            g.get("lon").and_then(Value::as_f64),
-        ) {
-            (Some(lat), Some(lon)) => Geo::new(lat, lon).or_else(|| {
-                errors.push(("geo".into(), "lat must be -90..90 and lon -180..180".into()));
-                None
-            }),
-            _ => {
-                errors.push((
-                    "geo".into(),
-                    "must be {\"lat\": number, \"lon\": number}".into(),
-                ));
-                None
-            }
-        },
-        Some(_) => {
-            errors.push(("geo".into(), "must be an object".into()));
-            None
-        }
-    };
-    let categories = match obj.get("categories") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        Some(_) => {
-            errors.push(("categories".into(), "must be an array of strings".into()));
-            Vec::new()
-        }
-    };
-    let url = text("url", &mut errors);
-    if let Some(u) = &url
-        && crate::normalize::text::http_url(u).is_none()
-    {
-        errors.push(("url".into(), "must be an absolute http(s) URL".into()));
-    }
-    let description = text("description", &mut errors);
-    let location = text("location", &mut errors);
-    let image = text("image", &mut errors);
-    let (Some(id), Some(title), Some(start), true) = (id, title, start, errors.is_empty()) else {
-        return Err(errors);
-    };
-    let end = end.unwrap_or_else(|| datetime::default_end(&start));
-    Ok(Event {
-        description,
-        location,
-        geo,
-        url,
-        categories,
-        status,
-        image,
-        ..Event::new(id, title, start, end)
-    })
 }

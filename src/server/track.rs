@@ -25,7 +25,7 @@ pub async fn track_http(State(state): State<AppState>, req: Request, next: Next)
         .map(|raw| {
             // Only configured sources become labels; anything else is one bucket.
             let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-            match state.app.config.source(&decoded) {
+            match state.settings.source(&decoded) {
                 Some(s) => s.id.clone(),
                 None => "unknown".to_string(),
             }

@@ -12,9 +12,14 @@
 //! fetched by whoever wins [`Store::claim`], and [`Store::version`] tells every process that
 //! another one wrote.
 
+mod config;
 pub mod postgres;
 pub mod sqlite;
 
+pub use crate::ingest::ApplyStats;
+pub use config::{RawStore, StoreConfig, check_store_url};
+
+use crate::geo::geocoder::Cache;
 use crate::model::{Event, SourceState, StoredEvent};
 use chrono::{DateTime, Utc};
 use std::future::Future;
@@ -206,6 +211,34 @@ impl Decoder {
     }
 }
 
+/// Whether the store is reachable, as last seen.
+#[derive(Debug, Default)]
+pub struct Health(std::sync::Mutex<Option<(DateTime<Utc>, String)>>);
+
+impl Health {
+    /// The store answered.
+    pub fn ok(&self) {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.take().is_some() {
+            tracing::info!("The store is reachable again.");
+        }
+    }
+
+    /// The store failed with `error`; the first failure in a row is logged and kept.
+    pub fn failed(&self, error: &StoreError) {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            tracing::error!(error = %error, "The store is unreachable; serving the last snapshot.");
+            *guard = Some((crate::clock::now(), error.to_string()));
+        }
+    }
+
+    /// Since when and why the store is unreachable, if it is.
+    pub fn problem(&self) -> Option<(DateTime<Utc>, String)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 /// The answer to [`Store::claim`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -216,24 +249,8 @@ pub enum Claim {
     Refused { lease_until: Option<DateTime<Utc>> },
 }
 
-/// What an [`Store::apply`] changed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ApplyStats {
-    pub inserted: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub deleted: usize,
-}
-
-impl ApplyStats {
-    /// Whether anything changed.
-    pub fn changed(&self) -> bool {
-        self.inserted + self.updated + self.deleted > 0
-    }
-}
-
-/// A place to keep sources' events and states.
-pub trait Store: Send + Sync + 'static {
+/// A place to keep sources' events and states (and, as a geocoder [`Cache`], its answers).
+pub trait Store: Cache<Error = StoreError> + Send + Sync + 'static {
     /// States of all sources seen so far.
     fn source_states(&self) -> impl Future<Output = Result<Vec<SourceState>, StoreError>> + Send;
 
@@ -291,20 +308,6 @@ pub trait Store: Send + Sync + 'static {
     fn last_change(&self)
     -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
 
-    /// A cached geocoder answer for a query: `Some(None)` = known not to be found.
-    fn geocode_cached(
-        &self,
-        query: &str,
-    ) -> impl Future<Output = Result<Option<Option<crate::model::Geo>>, StoreError>> + Send;
-
-    /// Caches a geocoder answer.
-    fn save_geocode(
-        &self,
-        query: &str,
-        answer: Option<crate::model::Geo>,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
     /// Claims a source for one fetch: granted (and `fetch_seq` moved on) only if its
     /// `fetch_seq` still is `expected_seq` (nobody fetched it since the caller read its state)
     /// and no other holder's lease runs past `now`. The lease lasts `lease`; an instance that
@@ -356,7 +359,7 @@ pub enum AnyStore {
 
 impl AnyStore {
     /// Opens the configured backend and runs its pending migrations.
-    pub async fn open(config: &crate::config::StoreConfig) -> Result<AnyStore, StoreError> {
+    pub async fn open(config: &StoreConfig) -> Result<AnyStore, StoreError> {
         match &config.url {
             Some(url) => Ok(AnyStore::Postgres(
                 PgStore::open(url, config.schema.as_deref(), config.max_connections).await?,
@@ -396,6 +399,50 @@ macro_rules! delegate {
             AnyStore::Postgres($s) => $call.await,
         }
     };
+}
+
+impl Cache for AnyStore {
+    type Error = StoreError;
+
+    async fn geocode_cached(
+        &self,
+        query: &str,
+    ) -> Result<Option<Option<crate::model::Geo>>, StoreError> {
+        delegate!(self, s => s.geocode_cached(query))
+    }
+
+    async fn save_geocode(
+        &self,
+        query: &str,
+        answer: Option<crate::model::Geo>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.save_geocode(query, answer, now))
+    }
+}
+
+/// Every store is what the ingest writes to.
+impl<T: Store> crate::ingest::Storage for T {
+    async fn state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {
+        Store::source_state(self, source).await
+    }
+
+    async fn events(&self, source: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        Store::source_events(self, source).await
+    }
+
+    async fn record_state(&self, state: &SourceState) -> Result<(), StoreError> {
+        Store::save_state(self, state).await
+    }
+
+    async fn replace(
+        &self,
+        state: &SourceState,
+        events: Option<&[Event]>,
+        now: DateTime<Utc>,
+    ) -> Result<ApplyStats, StoreError> {
+        Store::apply(self, state, events, now).await
+    }
 }
 
 impl Store for AnyStore {
@@ -452,22 +499,6 @@ impl Store for AnyStore {
 
     async fn last_change(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         delegate!(self, s => s.last_change())
-    }
-
-    async fn geocode_cached(
-        &self,
-        query: &str,
-    ) -> Result<Option<Option<crate::model::Geo>>, StoreError> {
-        delegate!(self, s => s.geocode_cached(query))
-    }
-
-    async fn save_geocode(
-        &self,
-        query: &str,
-        answer: Option<crate::model::Geo>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        delegate!(self, s => s.save_geocode(query, answer, now))
     }
 
     async fn claim(

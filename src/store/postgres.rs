@@ -297,6 +297,45 @@ async fn write_event(
     upsert_batch(tx, source, &[(ev.key(), json, hash)], now).await
 }
 
+impl crate::geo::geocoder::Cache for PgStore {
+    type Error = StoreError;
+
+    async fn geocode_cached(&self, query: &str) -> Result<Option<Option<Geo>>, StoreError> {
+        let row = sqlx::query("SELECT lat, lon FROM geocode WHERE query = $1")
+            .bind(query)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            None => None,
+            Some(r) => {
+                let lat: Option<f64> = r.try_get("lat")?;
+                let lon: Option<f64> = r.try_get("lon")?;
+                Some(lat.zip(lon).and_then(|(a, b)| Geo::new(a, b)))
+            }
+        })
+    }
+
+    async fn save_geocode(
+        &self,
+        query: &str,
+        answer: Option<Geo>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO geocode (query, lat, lon, fetched_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (query) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, \
+             fetched_at = excluded.fetched_at",
+        )
+        .bind(query)
+        .bind(answer.map(|g| g.lat))
+        .bind(answer.map(|g| g.lon))
+        .bind(secs(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
 impl Store for PgStore {
     async fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
         let rows = sqlx::query("SELECT * FROM sources ORDER BY id")
@@ -507,41 +546,6 @@ impl Store for PgStore {
         Ok(value
             .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|d| d.with_timezone(&Utc)))
-    }
-
-    async fn geocode_cached(&self, query: &str) -> Result<Option<Option<Geo>>, StoreError> {
-        let row = sqlx::query("SELECT lat, lon FROM geocode WHERE query = $1")
-            .bind(query)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            None => None,
-            Some(r) => {
-                let lat: Option<f64> = r.try_get("lat")?;
-                let lon: Option<f64> = r.try_get("lon")?;
-                Some(lat.zip(lon).and_then(|(a, b)| Geo::new(a, b)))
-            }
-        })
-    }
-
-    async fn save_geocode(
-        &self,
-        query: &str,
-        answer: Option<Geo>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO geocode (query, lat, lon, fetched_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (query) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, \
-             fetched_at = excluded.fetched_at",
-        )
-        .bind(query)
-        .bind(answer.map(|g| g.lat))
-        .bind(answer.map(|g| g.lon))
-        .bind(secs(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     async fn claim(

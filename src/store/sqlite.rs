@@ -385,6 +385,48 @@ where
         .map(|_| ())
 }
 
+impl crate::geo::geocoder::Cache for SqliteStore {
+    type Error = StoreError;
+
+    async fn geocode_cached(
+        &self,
+        query: &str,
+    ) -> Result<Option<Option<crate::model::Geo>>, StoreError> {
+        let row = sqlx::query("SELECT lat, lon FROM geocode WHERE query = ?")
+            .bind(query)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            None => None,
+            Some(r) => {
+                let lat: Option<f64> = r.try_get("lat")?;
+                let lon: Option<f64> = r.try_get("lon")?;
+                Some(lat.zip(lon).and_then(|(a, b)| crate::model::Geo::new(a, b)))
+            }
+        })
+    }
+
+    async fn save_geocode(
+        &self,
+        query: &str,
+        answer: Option<crate::model::Geo>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO geocode (query, lat, lon, fetched_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (query) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, \
+             fetched_at = excluded.fetched_at",
+        )
+        .bind(query)
+        .bind(answer.map(|g| g.lat))
+        .bind(answer.map(|g| g.lon))
+        .bind(ts(&now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
 impl Store for SqliteStore {
     async fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
         let rows = sqlx::query("SELECT * FROM sources ORDER BY id")
@@ -614,44 +656,6 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(parse_ts(row.map(|r| r.try_get("value")).transpose()?))
-    }
-
-    async fn geocode_cached(
-        &self,
-        query: &str,
-    ) -> Result<Option<Option<crate::model::Geo>>, StoreError> {
-        let row = sqlx::query("SELECT lat, lon FROM geocode WHERE query = ?")
-            .bind(query)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            None => None,
-            Some(r) => {
-                let lat: Option<f64> = r.try_get("lat")?;
-                let lon: Option<f64> = r.try_get("lon")?;
-                Some(lat.zip(lon).and_then(|(a, b)| crate::model::Geo::new(a, b)))
-            }
-        })
-    }
-
-    async fn save_geocode(
-        &self,
-        query: &str,
-        answer: Option<crate::model::Geo>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO geocode (query, lat, lon, fetched_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (query) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, \
-             fetched_at = excluded.fetched_at",
-        )
-        .bind(query)
-        .bind(answer.map(|g| g.lat))
-        .bind(answer.map(|g| g.lon))
-        .bind(ts(&now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     async fn claim(

@@ -106,6 +106,32 @@ pub struct TransitConfig {
     pub journey_url: Option<String>,
 }
 
+/// `[transit]` as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransit {
+    gtfs: Option<PathBuf>,
+    gbfs: Option<String>,
+    radius_m: Option<f64>,
+    journey_url: Option<String>,
+}
+
+impl RawTransit {
+    /// The settings, with paths relative to `base` (the GBFS URL is fetched when the app
+    /// opens; the GTFS feed is loaded by [`TransitConfig::build`]).
+    pub fn settings(&self, base: &std::path::Path) -> TransitConfig {
+        TransitConfig {
+            gtfs: self.gtfs.as_ref().map(|p| base.join(p)),
+            gbfs: self.gbfs.as_deref().map(|g| match GbfsLocation::parse(g) {
+                GbfsLocation::Path(p) => GbfsLocation::Path(base.join(p)),
+                url => url,
+            }),
+            radius_m: self.radius_m.unwrap_or(DEFAULT_RADIUS_M),
+            journey_url: self.journey_url.clone(),
+        }
+    }
+}
+
 impl Default for TransitConfig {
     fn default() -> Self {
         TransitConfig {

@@ -8,7 +8,7 @@
 //! strong ETag; text files are sent compressed when the client accepts it (compressed once).
 //! A request naming an old version still gets the current file, cacheable for five minutes.
 
-use super::super::server::cache::{Coding, Rendered};
+use crate::http::cache::{Coding, Rendered};
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

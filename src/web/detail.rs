@@ -13,11 +13,10 @@
 use super::map::{MapData, MapPlace};
 use super::query::PageQuery;
 use super::safe::{http_url, link, script_json};
-use super::{Chrome, Ctx, Framing, Nav, WebError, cards, error_page, html_response};
+use super::{Chrome, Ctx, Framing, Nav, WebError, WebState, cards, error_page, html_response};
+use crate::http::cache::Rendered;
 use crate::output::json::event_doc;
 use crate::output::{Row, Snapshot, ics, jsonld};
-use crate::server::AppState;
-use crate::server::cache::Rendered;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -272,14 +271,14 @@ pub fn render(snap: &Snapshot, row: &Row, q: &PageQuery, ctx: &Ctx) -> Result<St
 
 /// `GET /events/{id}` and `GET /events/{id}.ics`.
 pub async fn page(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
     let snap = state.snapshot.get();
-    let web = &state.app.config.web;
+    let web = &state.web;
     let (id, ics_file) = match id.strip_suffix(".ics") {
         Some(bare) => (bare, true),
         None => (id.as_str(), false),
@@ -307,7 +306,7 @@ pub async fn page(
     };
     if ics_file {
         let rendered = Rendered::new(ics::render_occurrence(&snap, row));
-        return crate::server::rendered_response(
+        return crate::http::rendered_response(
             &headers,
             &rendered,
             "text/calendar; charset=utf-8",

@@ -37,9 +37,8 @@ pub use config::WebConfig;
 pub use i18n::Lang;
 pub use query::{PageQuery, QueryError};
 
+use crate::http::cache::Rendered;
 use crate::output::Snapshot;
-use crate::server::AppState;
-use crate::server::cache::Rendered;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -70,7 +69,15 @@ impl WebError {
 }
 
 /// The routes of the web UI.
-pub fn router() -> Router<AppState> {
+/// What the pages read: the served snapshot and the `[web]` settings.
+#[derive(Clone)]
+pub struct WebState {
+    pub snapshot: crate::http::SnapshotCell,
+    pub web: std::sync::Arc<WebConfig>,
+}
+
+/// The pages, the embed and their assets.
+pub fn router() -> Router<WebState> {
     Router::new()
         .route("/", get(|s, q, h, u| page(s, q, h, u, "/", list::render)))
         .route(
@@ -289,7 +296,7 @@ type Render = fn(&Snapshot, &PageQuery, &Ctx) -> Result<String, WebError>;
 /// The handler of the pages that depend only on their query: `path` names the page (the embed
 /// may be framed by any site, the others only by this one).
 async fn page(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     uri: Uri,
@@ -315,7 +322,7 @@ async fn page(
 /// Answers a page request: parses the query, renders (or takes the cached rendering) and
 /// sends it with ETag, compression and the page headers; errors become error pages.
 fn respond(
-    state: &AppState,
+    state: &WebState,
     path: &'static str,
     raw: Option<&str>,
     headers: &HeaderMap,
@@ -325,7 +332,7 @@ fn respond(
 ) -> Response {
     let served = state.snapshot.current();
     let snap = &served.snapshot;
-    let web = &state.app.config.web;
+    let web = &state.web;
     let q = match PageQuery::parse(raw, accept_language(headers)) {
         Ok(q) => q,
         Err(e) => {
@@ -383,7 +390,7 @@ fn html_response(
             .and_time(chrono::NaiveTime::MIN),
         tz,
     );
-    crate::server::rendered_response(
+    crate::http::rendered_response(
         headers,
         rendered,
         HTML,
@@ -450,18 +457,12 @@ struct ErrorPage {
 }
 
 /// Unknown paths: a 404 page, except under `/api/`, where clients expect JSON.
-async fn fallback(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+async fn fallback(State(state): State<WebState>, uri: Uri, headers: HeaderMap) -> Response {
     if uri.path().starts_with("/api/") {
-        return crate::server::ApiError::not_found(format!("no route {}", uri.path()))
+        return crate::http::ApiError::not_found(format!("no route {}", uri.path()))
             .into_response();
     }
     let snap = state.snapshot.get();
     let (lang, param) = lang_of(uri.query(), &headers);
-    error_page(
-        &snap,
-        &state.app.config.web,
-        lang,
-        param,
-        &WebError::NotFound,
-    )
+    error_page(&snap, &state.web, lang, param, &WebError::NotFound)
 }

@@ -7,8 +7,8 @@
 //! the page carries it on (with `lang` when the visitor chose one).
 
 use super::i18n::Lang;
+use crate::http::{ApiError, FILTER_PARAMETERS, parse_query};
 use crate::output::Filter;
-use crate::server::{ApiError, FILTER_PARAMETERS, parse_query};
 
 /// Why a page cannot be shown.
 #[derive(Debug, thiserror::Error)]

@@ -12,18 +12,142 @@
 //! * **Past events are kept.** Stored events that ended before now and are missing from the new
 //!   feed stay (feeds commonly drop what is over).
 
-use crate::config::{Config, SourceConfig, SourceLocation};
+mod source;
+
+pub use source::{DEFAULT_SCHEDULE, RawSource, SourceConfig};
+
+use crate::calendar::CalendarConfig;
 use crate::fetch::schedule::{self, Plan};
-use crate::fetch::{Body, Fetched, Fetcher};
+use crate::fetch::{Body, FetchConfig, Fetched, Fetcher, SourceLocation};
 use crate::format::{self, Format, ParseContext};
+use crate::geo::geocoder::{Cache, Geocoder};
 use crate::model::{Event, SourceState, StoredEvent, recurrence_key};
+use crate::normalize::category::Categories;
 use crate::normalize::recurrence::{self, Window};
 use crate::normalize::{self, NormalizeOptions};
-use crate::store::{ApplyStats, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::time::Instant;
+
+/// What an ingest reads of the configuration; the app lends it from the config.
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pub calendar: &'a CalendarConfig,
+    /// `[fetch]`: the shrink guard and the bounds of the schedule.
+    pub fetch: &'a FetchConfig,
+    pub categories: &'a Categories,
+    /// The venue registry: an event at a known venue needs no geocoding.
+    pub venues: &'a crate::geo::venues::Registry,
+    /// The geocoder, when `[geocoder]` is configured.
+    pub geocoder: Option<&'a Geocoder>,
+}
+
+/// The normalisation settings of one source.
+pub fn normalize_options(categories: &Categories, source: &SourceConfig) -> NormalizeOptions {
+    NormalizeOptions {
+        categories: source.categories.clone(),
+        vocabulary: categories.controlled.then(|| categories.vocabulary.clone()),
+        category_map: source.category_map.clone(),
+    }
+}
+
+/// A body an actor pushed: JSON in the read API's shape (one event or an array; with the id
+/// from the URL for a PUT of one event), or a document in any input format (iCalendar,
+/// JSON-LD, ...).
+#[derive(Debug, Clone, Copy)]
+pub enum Pushed<'a> {
+    Json {
+        bytes: &'a [u8],
+        id: Option<&'a str>,
+    },
+    Document {
+        bytes: &'a [u8],
+        content_type: Option<&'a str>,
+    },
+}
+
+/// The push door into the pipeline: a pushed body is parsed and normalised as a fetched body
+/// is, with the source's settings, so a pushed event cannot come out differently. At most
+/// [`format::push::MAX_EVENTS`] events, whatever the body type. Returns the events with the
+/// warnings (skipped items, dropped URLs).
+pub fn read_pushed(
+    calendar: &CalendarConfig,
+    categories: &Categories,
+    source: &SourceConfig,
+    body: Pushed<'_>,
+) -> Result<(Vec<Event>, Vec<String>), format::FormatError> {
+    let ctx = ParseContext::new(calendar.timezone);
+    let parsed = match body {
+        Pushed::Json { bytes, id } => {
+            let (text, _) = format::decode_text(bytes);
+            format::push::parse(&text, &ctx, id)?
+        }
+        Pushed::Document {
+            bytes,
+            content_type,
+        } => format::parse(bytes, format::FormatChoice::Auto, content_type, &ctx)?.1,
+    };
+    if parsed.events.len() > format::push::MAX_EVENTS {
+        return Err(format::FormatError::TooManyEvents {
+            limit: format::push::MAX_EVENTS,
+        });
+    }
+    let (events, mut more) =
+        normalize::normalize(parsed.events, &normalize_options(categories, source));
+    let mut warnings = parsed.warnings;
+    warnings.append(&mut more);
+    Ok((events, warnings))
+}
+
+/// What an [`Storage::replace`] changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyStats {
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+}
+
+impl ApplyStats {
+    /// Whether anything changed.
+    pub fn changed(&self) -> bool {
+        self.inserted + self.updated + self.deleted > 0
+    }
+}
+
+/// What an ingest needs from where events are kept: a source's state and events, writing
+/// them back, and (as a [`Cache`]) the geocoder's answers. The store implements it and the
+/// app hands it in; the ingest knows no store.
+pub trait Storage: Cache {
+    /// The state of a source, if it was ever fetched.
+    fn state(
+        &self,
+        source: &str,
+    ) -> impl Future<Output = Result<Option<SourceState>, Self::Error>> + Send;
+
+    /// Every stored event of a source.
+    fn events(
+        &self,
+        source: &str,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, Self::Error>> + Send;
+
+    /// Saves only the state of a source (schedule, errors).
+    fn record_state(
+        &self,
+        state: &SourceState,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// In one transaction: replaces the source's events with `events` when given and saves
+    /// `state`.
+    fn replace(
+        &self,
+        state: &SourceState,
+        events: Option<&[Event]>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ApplyStats, Self::Error>> + Send;
+}
 
 /// The shrink guard only protects sources with at least this many future occurrences.
 pub const SHRINK_MIN_FUTURE: usize = 5;
@@ -71,14 +195,19 @@ pub enum IngestError {
     Store {
         source_id: String,
         #[source]
-        error: StoreError,
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
 /// Fetches, parses and normalises a source without touching the store (the feed doctor).
-pub async fn check_source(cfg: &Config, fetcher: &Fetcher, source: &SourceConfig) -> Report {
+pub async fn check_source<'a>(
+    cfg: impl Into<Settings<'a>>,
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+) -> Report {
+    let cfg: Settings<'a> = cfg.into();
     let mut report = Report::new(&source.id);
-    match fetcher.fetch(source, None).await {
+    match fetcher.fetch(&source.location, None).await {
         Err(e) => report.fail(e.to_string()),
         Ok(Fetched::NotModified(_)) => report.outcome = Outcome::Unchanged,
         Ok(Fetched::Body(body)) => match read_feed(
@@ -131,7 +260,7 @@ pub struct Feed {
 
 /// The content hash's state after the normalisation settings and a feed's first page: what
 /// tells an unchanged feed from a changed one before anything is parsed.
-fn content_hasher(cfg: &Config, source: &SourceConfig, first_page: &[u8]) -> Sha256 {
+fn content_hasher(cfg: Settings<'_>, source: &SourceConfig, first_page: &[u8]) -> Sha256 {
     Sha256::new()
         .chain_update(normalize_fingerprint(cfg, source).as_bytes())
         .chain_update(first_page)
@@ -141,7 +270,7 @@ fn content_hasher(cfg: &Config, source: &SourceConfig, first_page: &[u8]) -> Sha
 /// then normalises the events. `hasher` is [`content_hasher`] over the first body; the
 /// following pages are added to it.
 async fn read_feed(
-    cfg: &Config,
+    cfg: Settings<'_>,
     fetcher: &Fetcher,
     source: &SourceConfig,
     mut hasher: Sha256,
@@ -224,7 +353,7 @@ async fn read_feed(
             .map_err(|e| format!("page {}: {e}", pages + 1))?;
         url = Some(next_url);
     };
-    let opts = NormalizeOptions::for_source(cfg, &source.id);
+    let opts = normalize_options(cfg.categories, source);
     let unmapped_categories = normalize::unmapped_categories(&events, &opts);
     let stage = Instant::now();
     let (events, mut more) =
@@ -267,33 +396,34 @@ impl Report {
 }
 
 /// Runs one ingest of `source` and records the result (and its metrics).
-pub async fn ingest_source<S: Store>(
-    cfg: &Config,
+pub async fn ingest_source<'a, S: Storage>(
+    cfg: impl Into<Settings<'a>>,
     store: &S,
     fetcher: &Fetcher,
     source: &SourceConfig,
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
+    let cfg: Settings<'a> = cfg.into();
     let started = std::time::Instant::now();
     let result = ingest_once(cfg, store, fetcher, source, now)
         .await
         .map_err(|error| IngestError::Store {
             source_id: source.id.clone(),
-            error,
+            error: Box::new(error),
         });
     record_finished(&source.id, &result, started.elapsed());
     result
 }
 
-async fn ingest_once<S: Store>(
-    cfg: &Config,
+async fn ingest_once<S: Storage>(
+    cfg: Settings<'_>,
     store: &S,
     fetcher: &Fetcher,
     source: &SourceConfig,
     now: DateTime<Utc>,
-) -> Result<Report, StoreError> {
+) -> Result<Report, S::Error> {
     let mut state = store
-        .source_state(&source.id)
+        .state(&source.id)
         .await?
         .unwrap_or_else(|| SourceState {
             id: source.id.clone(),
@@ -313,7 +443,7 @@ async fn ingest_once<S: Store>(
     let mut report = Report::new(&source.id);
 
     let stage = Instant::now();
-    let fetched = fetcher.fetch(source, Some(&state)).await;
+    let fetched = fetcher.fetch(&source.location, Some(&state)).await;
     stage_took("fetch", stage.elapsed());
     let body = match fetched {
         Err(e) => {
@@ -325,7 +455,7 @@ async fn ingest_once<S: Store>(
             state.next_run = Some(plan(Plan::Success {
                 fresh_for: hint.fresh_for,
             }));
-            store.save_state(&state).await?;
+            store.record_state(&state).await?;
             report.outcome = Outcome::Unchanged;
             report.events = state.event_count as usize;
             return Ok(report);
@@ -341,7 +471,7 @@ async fn ingest_once<S: Store>(
         record_success(&mut state, now);
         state.etag = body.etag;
         state.last_modified = body.last_modified;
-        store.save_state(&state).await?;
+        store.record_state(&state).await?;
         report.outcome = Outcome::Unchanged;
         report.events = state.event_count as usize;
         return Ok(report);
@@ -356,7 +486,7 @@ async fn ingest_once<S: Store>(
         && state.pending_shrink == 0
     {
         record_success(&mut state, now);
-        store.save_state(&state).await?;
+        store.record_state(&state).await?;
         report.outcome = Outcome::Unchanged;
         report.events = state.event_count as usize;
         report.format = Some(feed.format);
@@ -395,7 +525,7 @@ async fn ingest_once<S: Store>(
     report.events = events.len();
     report.warnings = warnings;
 
-    let stored = store.source_events(&source.id).await?;
+    let stored = store.events(&source.id).await?;
     let future = Window {
         start: now,
         end: Window::around(now, cfg.calendar.timezone, 0, cfg.calendar.future_days).end,
@@ -443,7 +573,7 @@ async fn ingest_once<S: Store>(
             state.etag = None;
             state.last_modified = None;
             state.content_hash = None;
-            store.save_state(&state).await?;
+            store.record_state(&state).await?;
             report.outcome = Outcome::HeldBack;
             report.error = Some(msg);
             return Ok(report);
@@ -468,7 +598,7 @@ async fn ingest_once<S: Store>(
         .cloned()
         .collect();
     let stage = Instant::now();
-    let applied = store.apply(&state, Some(&merged), now).await;
+    let applied = store.replace(&state, Some(&merged), now).await;
     stage_took("store", stage.elapsed());
     match applied {
         Ok(stats) => report.stats = stats,
@@ -478,7 +608,7 @@ async fn ingest_once<S: Store>(
             let error = format!("cannot store {} events: {e}", merged.len());
             // Keep the old validators and content hash, so the next fetch tries again.
             let mut old = store
-                .source_state(&source.id)
+                .state(&source.id)
                 .await?
                 .unwrap_or_else(|| SourceState {
                     id: source.id.clone(),
@@ -526,7 +656,7 @@ fn stage_took(stage: &'static str, took: std::time::Duration) {
         .record(took.as_secs_f64());
 }
 
-fn limits(cfg: &Config) -> schedule::Limits {
+fn limits(cfg: Settings<'_>) -> schedule::Limits {
     schedule::Limits {
         min_interval: cfg.fetch.min_interval,
         max_interval: cfg.fetch.max_interval,
@@ -539,14 +669,14 @@ fn record_success(state: &mut SourceState, now: DateTime<Utc>) {
     state.last_error = None;
 }
 
-async fn record_failure<S: Store>(
+async fn record_failure<S: Storage>(
     store: &S,
     mut state: SourceState,
     mut report: Report,
     error: String,
     retry_after: Option<std::time::Duration>,
     plan: impl Fn(Plan) -> DateTime<Utc>,
-) -> Result<Report, StoreError> {
+) -> Result<Report, S::Error> {
     state.error_count = state.error_count.saturating_add(1);
     state.last_error = Some(error.clone());
     let next = plan(Plan::Failure {
@@ -555,7 +685,7 @@ async fn record_failure<S: Store>(
     });
     state.next_run = Some(next);
     tracing::warn!(source = %state.id, error = %error, errors = state.error_count, next_run = %next, "Fetch failed; stored events kept.");
-    store.save_state(&state).await?;
+    store.record_state(&state).await?;
     report.fail(error);
     Ok(report)
 }
@@ -564,7 +694,7 @@ async fn record_failure<S: Store>(
 fn count_occurrences<'a>(
     events: impl Iterator<Item = &'a Event>,
     window: &Window,
-    cal: &crate::config::CalendarConfig,
+    cal: &CalendarConfig,
     cap: usize,
 ) -> usize {
     // Group by UID without copying: master (no RECURRENCE-ID) and overrides.
@@ -600,14 +730,14 @@ fn count_occurrences<'a>(
 
 /// Adds coordinates to events whose place is neither given nor a known venue, through the
 /// geocoder (if configured): cached answers always, at most `max_per_fetch` new lookups.
-async fn geocode<S: Store>(
-    cfg: &Config,
+async fn geocode<S: Storage>(
+    cfg: Settings<'_>,
     store: &S,
     fetcher: &Fetcher,
     events: &mut [Event],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let Some(geocoder) = fetcher.geocoder() else {
+) -> Result<(), S::Error> {
+    let Some(geocoder) = cfg.geocoder else {
         return Ok(());
     };
     let mut answers: HashMap<String, Option<crate::model::Geo>> = HashMap::new();
@@ -615,7 +745,6 @@ async fn geocode<S: Store>(
     for ev in events.iter_mut() {
         if ev.geo.is_some()
             || cfg
-                .geo
                 .venues
                 .resolve(ev.location.as_deref(), ev.address.as_deref(), None)
                 .is_some()
@@ -699,7 +828,7 @@ fn keep_past(
     mut events: Vec<Event>,
     stored: &[StoredEvent],
     future: &Window,
-    cal: &crate::config::CalendarConfig,
+    cal: &CalendarConfig,
     now: DateTime<Utc>,
     partial: bool,
 ) -> Vec<Event> {
@@ -737,14 +866,14 @@ fn keep_past(
 /// What else than the body decides the stored events: the source's categories and term
 /// mapping and the vocabulary. Part of the content hash, so a config change is applied at the
 /// next fetch even when the feed itself did not change.
-fn normalize_fingerprint(cfg: &Config, source: &SourceConfig) -> String {
+fn normalize_fingerprint(cfg: Settings<'_>, source: &SourceConfig) -> String {
     let mut map: Vec<_> = source.category_map.iter().collect();
     map.sort();
     format!(
         "{}|{:?}|{:?}|{}\n",
-        cfg.categories_controlled,
+        cfg.categories.controlled,
         source.categories,
         map,
-        cfg.vocabulary.fingerprint()
+        cfg.categories.vocabulary.fingerprint()
     )
 }

@@ -1,10 +1,56 @@
-//! HTTP plumbing shared by the routes: query parsing into a [`Filter`], the API error type, and
-//! cacheable responses (strong ETag from the body, Last-Modified, 304 on `If-None-Match`).
+//! HTTP plumbing shared by the feeds and API ([`crate::server`]) and the pages
+//! ([`crate::web`]): the served snapshot with its render cache ([`SnapshotCell`],
+//! [`cache`]), query parsing into a [`Filter`], the API error type, and cacheable responses
+//! (strong ETag from the body, Last-Modified, 304 on `If-None-Match`).
 
-use crate::output::Filter;
+pub mod cache;
+
+use crate::output::{Filter, Snapshot};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::{Arc, RwLock};
+
+/// A snapshot with its renderings: what the server swaps in after a change.
+pub struct Served {
+    pub snapshot: Arc<Snapshot>,
+    pub cache: cache::RenderCache,
+}
+
+/// The current snapshot and its renderings, replaceable while requests read the old ones.
+#[derive(Clone)]
+pub struct SnapshotCell(Arc<RwLock<Arc<Served>>>);
+
+impl SnapshotCell {
+    /// A cell holding `served`.
+    pub fn new(served: Served) -> SnapshotCell {
+        SnapshotCell(Arc::new(RwLock::new(Arc::new(served))))
+    }
+
+    /// The current snapshot with its renderings.
+    pub fn current(&self) -> Arc<Served> {
+        match self.0.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The current snapshot.
+    pub fn get(&self) -> Arc<Snapshot> {
+        self.current().snapshot.clone()
+    }
+
+    /// Swaps in a snapshot with its renderings. The old ones are freed in the background
+    /// (once the last request reading them is done).
+    pub fn set(&self, served: Served) {
+        let served = Arc::new(served);
+        let old = match self.0.write() {
+            Ok(mut guard) => std::mem::replace(&mut *guard, served),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), served),
+        };
+        crate::work::drop_in_background(old);
+    }
+}
 
 /// An API error: a status and a JSON body naming the problem (and the parameter, if any).
 #[derive(Debug)]
@@ -273,7 +319,7 @@ pub fn cacheable(
 ) -> Response {
     rendered_response(
         req_headers,
-        &super::cache::Rendered::new(body),
+        &cache::Rendered::new(body),
         content_type,
         last_modified,
         max_age_secs,
@@ -307,13 +353,13 @@ fn http_date(t: DateTime<Utc>) -> Option<HeaderValue> {
 /// `Vary: Accept-Encoding`.
 pub fn rendered_response(
     req_headers: &HeaderMap,
-    rendered: &super::cache::Rendered,
+    rendered: &cache::Rendered,
     content_type: &'static str,
     last_modified: DateTime<Utc>,
     max_age_secs: u32,
     extra: &[(header::HeaderName, String)],
 ) -> Response {
-    use super::cache::Coding;
+    use cache::Coding;
     let (body, coding, tag) = rendered.encoded(Coding::negotiate(req_headers));
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&tag) {
