@@ -602,6 +602,8 @@ const SERIES_HORIZON_PAST_DAYS: i64 = 2 * 366;
 const SERIES_HORIZON_FUTURE_DAYS: i64 = 5 * 366;
 /// Instances of such a series kept at most.
 const MAX_MATERIALIZED: usize = 2_000;
+/// Instances of such a series looked at at most (a daily series since 1990 is 15,000).
+const MATERIALIZE_BUDGET: usize = 50_000;
 
 /// The text value of an `X-` (or other unknown) property.
 fn text_of<'a>(comp: &'a ICalendarComponent, name: &str) -> Option<&'a str> {
@@ -1005,10 +1007,7 @@ fn materialize(
         else {
             continue;
         };
-        for dt in set
-            .into_iter()
-            .take(crate::normalize::recurrence::ITERATION_BUDGET)
-        {
+        for dt in set.into_iter().take(MATERIALIZE_BUDGET) {
             let utc = rules.local_to_utc(dt.naive_utc());
             if until.is_some_and(|u| utc > u) || utc > horizon.1 {
                 break;
