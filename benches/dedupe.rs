@@ -9,9 +9,16 @@
 //! * speed: the snapshot build with de-duplication against the same build without it, in one
 //!   run (a ratio, as the machine is noisy), and the clustering step alone on all occurrences.
 //!
-//! Fails (exit 1) when precision < 0.99 or recall < 0.95.
+//! * crowds: 200,000 occurrences starting at the same minute (one source, two sources with
+//!   distinct titles, two sources with one title, 200 sources), as a broken or hostile export
+//!   produces them, and the worst spread for the pairing budget (buckets just under
+//!   `dedupe::MAX_PAIRS`, back to back).
 //!
-//! Run: `cargo bench --bench dedupe` (size with `REGIOCAL_BENCH_FEEDS` / `REGIOCAL_BENCH_EVENTS`).
+//! Fails (exit 1) when precision < 0.99 or recall < 0.95, or when clustering one of the
+//! crowds takes longer than 2 s.
+//!
+//! Run: `cargo bench --bench dedupe` (size with `REGIOCAL_BENCH_FEEDS` / `REGIOCAL_BENCH_EVENTS`;
+//! `REGIOCAL_BENCH_CROWDS_ONLY=1` runs the crowds alone).
 
 use chrono::{DateTime, Utc};
 use regiocal::config::{Config, FormatChoice};
@@ -70,6 +77,14 @@ fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
+    if std::env::var_os("REGIOCAL_BENCH_CROWDS_ONLY").is_some() {
+        let config = Config::parse(
+            "[calendar]\nname = \"Bench\"\n[store]\npath = \"bench.sqlite\"\n",
+            Path::new("/tmp/regiocal.toml"),
+        )
+        .expect("bench config");
+        std::process::exit(i32::from(crowds(&config)));
+    }
     let feeds = env_usize("REGIOCAL_BENCH_FEEDS", 100);
     let events = env_usize("REGIOCAL_BENCH_EVENTS", 1000);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -242,8 +257,94 @@ fn main() {
         without.as_secs_f64() * 1e3,
         with.as_secs_f64() / without.as_secs_f64()
     );
+    let slow = crowds(&config);
     if precision < 0.99 || recall < 0.95 {
         eprintln!("FAIL: precision must be >= 0.99 and recall >= 0.95");
         std::process::exit(1);
     }
+    if slow {
+        eprintln!("FAIL: clustering a crowd of 200,000 occurrences must take <= 2 s");
+        std::process::exit(1);
+    }
+}
+
+/// Times the clustering of floods of occurrences; true when one took over 2 s.
+fn crowds(config: &Config) -> bool {
+    const N: usize = 200_000;
+    let start: DateTime<Utc> = "2026-06-12T17:00:00Z".parse().expect("start");
+    let day = start.date_naive();
+    let names: Vec<String> = (0..200).map(|s| format!("source-{s:03}")).collect();
+    let titles: Vec<String> = (0..N)
+        .map(|i| format!("Lesung {i} in der Stadtbibliothek"))
+        .collect();
+    let make = |source: &dyn Fn(usize) -> usize,
+                title: &dyn Fn(usize) -> usize,
+                at: &dyn Fn(usize) -> DateTime<Utc>| {
+        (0..N)
+            .map(|i| Candidate {
+                source: &names[source(i)],
+                start: at(i),
+                all_day: None,
+                local_date: day,
+                title: &titles[title(i)],
+                location: Some("Stadtbibliothek, Marktplatz 1"),
+                geo: None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let same_minute = |_: usize| start;
+    // Buckets of 2 x 223 occurrences (49,729 cross-source pairs, just under the budget).
+    let width = config.dedupe.params.tolerance;
+    let spread = |i: usize| start + width * (i / 446) as i32;
+    let cases: Vec<(&str, Vec<Candidate<'_>>, bool)> = vec![
+        (
+            "one source, distinct titles",
+            make(&|_| 0, &|i| i, &same_minute),
+            true,
+        ),
+        (
+            "two sources, distinct titles",
+            make(&|i| i % 2, &|i| i, &same_minute),
+            true,
+        ),
+        (
+            "two sources, one title",
+            make(&|i| i % 2, &|_| 0, &same_minute),
+            true,
+        ),
+        (
+            "two sources, pairs of titles",
+            make(&|i| i % 2, &|i| i / 2, &same_minute),
+            true,
+        ),
+        (
+            "200 sources, distinct titles",
+            make(&|i| i % 200, &|i| i, &same_minute),
+            true,
+        ),
+        (
+            "worst spread: 2 x 223 per bucket, back to back",
+            make(&|i| i % 2, &|i| i, &spread),
+            true,
+        ),
+    ];
+    let mut slow = false;
+    for (what, cands, bounded) in &cases {
+        let t = Instant::now();
+        let clusters = dedupe::cluster(
+            cands,
+            &config.dedupe.params,
+            &config.geo.venues,
+            &[],
+            &HashSet::new(),
+        );
+        let took = t.elapsed();
+        println!(
+            "crowd of {N} ({what}): clustered in {:.0} ms, {} merged events",
+            took.as_secs_f64() * 1e3,
+            clusters.len()
+        );
+        slow |= *bounded && took > Duration::from_secs(2);
+    }
+    slow
 }

@@ -12,13 +12,17 @@
 #      json  GET /api/v1/events?category=Theater&from=...&to=...&limit=50   (filtered query)
 #      ics+slowloris  the ics run again while scripts/slowloris.py holds SLOW dribbling and
 #                     IDLE silent sockets open (reopening any the server closes);
+#      ics+uploads    the ics run again during a slow-body flood: UPLOADS push connections
+#                     without a token sending 1 MiB bodies fast, and UPLOADS with a valid
+#                     token announcing 1 MiB and sending 1 byte/s (the server's RSS is
+#                     sampled every 0.5 s during it);
 # 3. prints req/s, p99 latency, the server's RSS (VmRSS after each run, VmHWM at the end), its
 #    open file descriptors, and the p99 ratio ics+slowloris / ics, as a Markdown table.
 #
 # Server and load generators are pinned to different cores with taskset when there are >= 2.
 # wrk is not installed by this script: `apt-get install -y wrk`.
 #
-# Environment: DURATION (15) CONNS (64) SOURCES (50) EVENTS (10) SLOW (1000) IDLE (2000)
+# Environment: DURATION (15) CONNS (64) SOURCES (50) EVENTS (10) SLOW (1000) IDLE (2000) UPLOADS (200)
 #   PORT (18080) REGIOCAL_BENCH_SHARED (<repo>/../shared) WORK (new /tmp dir) KEEP_WORK=1
 set -euo pipefail
 
@@ -31,6 +35,8 @@ SOURCES=${SOURCES:-50}
 EVENTS=${EVENTS:-10}
 SLOW=${SLOW:-1000}
 IDLE=${IDLE:-2000}
+UPLOADS=${UPLOADS:-200}
+TOKEN=rc_load_test_token
 PORT=${PORT:-18080}
 WORK=${WORK:-$(mktemp -d /tmp/regiocal-load.XXXXXX)}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -57,7 +63,7 @@ fi
 
 SERVER_PID=""; SLOW_PID=""
 cleanup() {
-  [ -n "$SLOW_PID" ] && kill "$SLOW_PID" 2>/dev/null || true
+  [ -n "$SLOW_PID" ] && kill $SLOW_PID 2>/dev/null || true
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   [ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$WORK"
 }
@@ -72,6 +78,9 @@ python3 "$GEN" --feeds "$SOURCES" --events "$EVENTS" --seed 42 --out "$WORK/data
   # The generator's year: "now" pinned inside it, window covering all of it.
   printf '[calendar]\nname = "Load"\npast_days = 151\nfuture_days = 213\n'
   printf '[store]\npath = "%s/store.sqlite"\n' "$WORK"
+  printf '[[source]]\nid = "push"\nname = "Push"\n'
+  printf '[[actor]]\nid = "load"\nname = "Load"\nsources = ["push"]\ntoken_sha256 = "%s"\n' \
+    "$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)"
   i=0
   for f in "$WORK"/data/*.ics; do
     printf '[[source]]\nid = "s%03d"\nname = "%s"\nurl = "%s"\n' "$i" "$(basename "$f" .ics)" "$f"
@@ -88,7 +97,7 @@ for _ in $(seq 1 300); do
   if curl -sf "$BASE/api/v1/sources" 2>/dev/null | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["sources"]
-sys.exit(0 if s and all(x["health"] == "ok" for x in s) else 1)' 2>/dev/null; then ready=1; break; fi
+sys.exit(0 if s and all(x["health"] == "ok" for x in s if x["id"] != "push") else 1)' 2>/dev/null; then ready=1; break; fi
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
   sleep 0.2
 done
@@ -149,6 +158,29 @@ kill "$SLOW_PID"; wait "$SLOW_PID" 2>/dev/null || true; SLOW_PID=""
 SLOW_SUMMARY=$(tail -1 "$WORK/slowloris.txt")
 sleep 1
 FDS_AFTER=$(fds)
+
+log "slow-body flood: $UPLOADS token-less uploads of 1 MiB, $UPLOADS with a token at 1 B/s"
+RSS_BEFORE=$(status_kb VmRSS)
+$PIN_LOAD python3 "$ROOT/scripts/slowloris.py" --port "$PORT" --dribble 0 --idle 0 \
+  --upload "$UPLOADS" --upload-chunk 65536 --interval 0.05 >"$WORK/uploads-anon.txt" 2>&1 &
+UP1=$!
+$PIN_LOAD python3 "$ROOT/scripts/slowloris.py" --port "$PORT" --dribble 0 --idle 0 \
+  --upload "$UPLOADS" --upload-token "$TOKEN" --upload-chunk 1 --interval 1 >"$WORK/uploads-token.txt" 2>&1 &
+UP2=$!
+SLOW_PID="$UP1 $UP2"
+for f in uploads-anon uploads-token; do
+  for _ in $(seq 1 300); do grep -q '^open ' "$WORK/$f.txt" && break; sleep 0.1; done
+done
+( max=0; while kill -0 "$UP1" 2>/dev/null; do
+    r=$(status_kb VmRSS); [ "${r:-0}" -gt "$max" ] && max=$r; echo "$max" >"$WORK/rss-max.txt"; sleep 0.5
+  done ) &
+SAMPLER=$!
+run ics+uploads "$ICS_URL"
+kill $UP1 $UP2; wait $UP1 $UP2 2>/dev/null || true; SLOW_PID=""
+kill "$SAMPLER" 2>/dev/null || true
+UPLOAD_RSS_MAX=$(cat "$WORK/rss-max.txt" 2>/dev/null || echo 0)
+UPLOAD_SUMMARY="without token: $(tail -1 "$WORK/uploads-anon.txt"); with token: $(tail -1 "$WORK/uploads-token.txt")"
+UPLOAD_RATIO=$(python3 -c "print(round(${P99[ics+uploads]} / ${P99[ics]}, 2))")
 HWM=$(status_kb VmHWM)
 RATIO=$(python3 -c "print(round(${P99[ics+slowloris]} / ${P99[ics]}, 2))")
 
@@ -167,5 +199,7 @@ $(printf '%s\n' "${ROWS[@]}")
 - p99 under slowloris / p99 idle (ics): **$RATIO**
 - server fds with slowloris running: $FDS_UNDER; one second after it stopped: $FDS_AFTER
 - slowloris: $SLOW_SUMMARY
+- p99 during the slow-body flood / p99 idle (ics): **$UPLOAD_RATIO**; server RSS before it $RSS_BEFORE KiB, highest during it $UPLOAD_RSS_MAX KiB
+- uploads: $UPLOAD_SUMMARY
 - server VmHWM (peak RSS): $HWM KiB
 EOF

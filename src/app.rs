@@ -354,10 +354,16 @@ impl App {
         let rebuild = Arc::new(tokio::sync::Notify::new());
         let rebuilder = tokio::spawn(run_rebuilder(self.clone(), snaps.clone(), rebuild.clone()));
         let state = self.state(snaps.cell, rebuild);
-        let result = server::serve(listener, state, async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        })
+        let limits = self.config.server.limits;
+        let result = server::serve_with(
+            listener,
+            state,
+            async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            },
+            limits,
+        )
         .await;
         scheduler.abort();
         rebuilder.abort();

@@ -94,7 +94,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    server: ServerConfig,
+    server: crate::server::RawServer,
     #[serde(default)]
     store: crate::store::RawStore,
     calendar: crate::calendar::RawCalendar,
@@ -226,7 +226,7 @@ impl Config {
             .map_err(|(key, message)| invalid(SettingError::new(key, message)))?;
         Ok(Config {
             path: path.to_path_buf(),
-            server: raw.server,
+            server: raw.server.build().map_err(invalid)?,
             store: raw.store.build(&base).map_err(invalid)?,
             calendar,
             fetch,

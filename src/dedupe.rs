@@ -11,9 +11,16 @@
 //!   "ausverkauft" removed, word order ignored), one title's words contained in the other's, or
 //!   Jaro-Winkler similarity (`strsim`) of the sorted words at least [`Params::threshold`].
 //!
-//! Candidates are found by blocking, never by comparing all pairs: timed occurrences are swept
-//! in start order within the tolerance, all-day ones are bucketed by date. Matches are joined
-//! best first into clusters that hold at most one occurrence per source, so a chain of
+//! Candidates are found by blocking, never by comparing all pairs: timed occurrences are put
+//! in buckets as wide as the tolerance (a pair lies in one bucket or in two neighbouring
+//! ones), all-day ones are bucketed by date, and only occurrences of different sources are
+//! paired, smallest blocks first, within budgets: [`MAX_PAIRS`] per block and
+//! [`MAX_PAIRS_PER_EVENT`] per occurrence in all (crowds beyond them are paired by
+//! normalised title only), and [`MAX_FUZZY_PER_EVENT`] Jaro-Winkler comparisons of distinct
+//! title pairs (beyond it, equal or contained titles only; each with a warning). One source
+//! with many events at one time costs nothing, and the work stays O(n log n) whatever the
+//! feeds contain (`benches/dedupe.rs` clusters 200,000 hostile occurrences within 2 s).
+//! Matches are joined best first into clusters that hold at most one occurrence per source, so a chain of
 //! near-matches can never glue two events of one source together. False merges are worse than
 //! duplicates: when in doubt, occurrences stay apart.
 
@@ -107,6 +114,23 @@ impl RawDedupe {
     }
 }
 
+/// Most pairs of different sources compared by title similarity in one block (a time bucket
+/// as wide as the tolerance, two neighbouring buckets, or an all-day date): 150 events each
+/// from three aggregators starting at 19:00. A larger crowd (a flood from a broken or hostile
+/// export) is compared by normalised title only, with a warning (see [`Blocks`]).
+pub const MAX_PAIRS: usize = 50_000;
+/// Pairs compared in one run: this many...
+pub const MAX_PAIRS_TOTAL_BASE: usize = 2_000_000;
+/// ...plus this many per candidate (the shared bench's 100 sources with 1,000 events each,
+/// 186,000 occurrences in seven months, need about 19 per candidate).
+pub const MAX_PAIRS_PER_EVENT: usize = 32;
+/// Distinct pairs of titles compared by Jaro-Winkler in one run (the costly comparison): this
+/// many...
+pub const MAX_FUZZY_BASE: usize = 100_000;
+/// ...plus this many per candidate (the shared bench's 186,000 occurrences need 1,892).
+/// Beyond that, pairs are matched by equal or contained titles only, with a warning.
+pub const MAX_FUZZY_PER_EVENT: usize = 1;
+
 /// A location text with the bits of its coordinates (a hashable place).
 type PlaceText<'a> = (Option<&'a str>, Option<(u64, u64)>);
 
@@ -180,11 +204,18 @@ impl TitleKey {
     /// Similarity 0..1: 1 for the same words, 0.97 when one title's words are all in the
     /// other (a prefix or suffix added), else Jaro-Winkler of the sorted words.
     pub fn similarity(&self, other: &TitleKey) -> f64 {
+        self.quick_similarity(other)
+            .unwrap_or_else(|| strsim::jaro_winkler(&self.joined, &other.joined))
+    }
+
+    /// [`TitleKey::similarity`] when it needs no Jaro-Winkler (`None` when it does): the
+    /// cheap cases.
+    pub fn quick_similarity(&self, other: &TitleKey) -> Option<f64> {
         if self.words.is_empty() || other.words.is_empty() {
-            return 0.0;
+            return Some(0.0);
         }
         if self.words == other.words {
-            return 1.0;
+            return Some(1.0);
         }
         let (small, large) = if self.words.len() <= other.words.len() {
             (self, other)
@@ -193,9 +224,9 @@ impl TitleKey {
         };
         let distinctive: usize = small.words.iter().map(String::len).sum();
         if distinctive >= 4 && small.words.iter().all(|w| large.words.contains(w)) {
-            return 0.97;
+            return Some(0.97);
         }
-        strsim::jaro_winkler(&self.joined, &other.joined)
+        None
     }
 }
 
@@ -336,6 +367,10 @@ pub fn cluster(
         })
         .collect();
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    // Jaro-Winkler is the costly comparison: a budget of distinct title pairs per run.
+    let mut fuzzy_left = MAX_FUZZY_BASE + MAX_FUZZY_PER_EVENT * cands.len();
+    let mut fuzzy_skipped = 0usize;
+    let mut fuzzy_seen: foldhash::HashMap<(usize, usize), f64> = foldhash::HashMap::default();
     let mut consider = |i: usize, j: usize| {
         if sources[i] == sources[j] {
             return;
@@ -349,16 +384,46 @@ pub fn cluster(
             return;
         }
         let (a, b) = (&cands[i], &cands[j]);
-        let place = compare_venues(venues(i), venues(j), params.distance_m);
+        // Occurrences of one place share its key: a key agrees with itself.
+        let place = if keys[i].1 == keys[j].1 {
+            if venues(i).is_unknown() {
+                Place::Unknown
+            } else {
+                Place::Same
+            }
+        } else {
+            compare_venues(venues(i), venues(j), params.distance_m)
+        };
         if place == Place::Different {
             return;
         }
-        let sim = titles(i).similarity(titles(j));
         // Without a place to compare, only the very same title counts.
         let needed = if place == Place::Unknown {
             1.0
         } else {
             params.threshold
+        };
+        let sim = match titles(i).quick_similarity(titles(j)) {
+            Some(sim) => sim,
+            // Jaro-Winkler is below 1 for different words.
+            None if place == Place::Unknown => return,
+            None => {
+                // Occurrences of a series share their titles: each pair of titles once.
+                let pair = (keys[i].0.min(keys[j].0), keys[i].0.max(keys[j].0));
+                match fuzzy_seen.get(&pair) {
+                    Some(&sim) => sim,
+                    None if fuzzy_left == 0 => {
+                        fuzzy_skipped += 1;
+                        return;
+                    }
+                    None => {
+                        fuzzy_left -= 1;
+                        let sim = strsim::jaro_winkler(&titles(i).joined, &titles(j).joined);
+                        fuzzy_seen.insert(pair, sim);
+                        sim
+                    }
+                }
+            }
         };
         if sim >= needed {
             // Prefer closer starts among equally similar titles.
@@ -367,19 +432,35 @@ pub fn cluster(
         }
     };
 
-    // Timed occurrences: sweep in start order.
-    let mut timed: Vec<usize> = (0..cands.len())
-        .filter(|&i| cands[i].all_day.is_none())
-        .collect();
-    timed.sort_by_key(|&i| cands[i].start);
-    for (k, &i) in timed.iter().enumerate() {
-        for &j in &timed[k + 1..] {
-            if cands[j].start - cands[i].start > params.tolerance {
-                break;
-            }
-            consider(i, j);
-        }
+    // Timed occurrences: in buckets as wide as the tolerance, so two that may pair are in
+    // the same bucket or in neighbouring ones.
+    let tolerance = params.tolerance.num_seconds().max(0);
+    let width = tolerance.max(1);
+    let mut buckets: std::collections::BTreeMap<i64, Vec<usize>> = Default::default();
+    for i in (0..cands.len()).filter(|&i| cands[i].all_day.is_none()) {
+        buckets
+            .entry(cands[i].start.timestamp().div_euclid(width))
+            .or_default()
+            .push(i);
     }
+    // Crowds are paired by normalised title: one id per distinct `TitleKey::joined`.
+    let mut joined_ix: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    let joined_of: Vec<usize> = title_keys
+        .iter()
+        .map(|t| {
+            let n = joined_ix.len();
+            *joined_ix.entry(t.joined.as_str()).or_insert(n)
+        })
+        .collect();
+    let title_of: Vec<usize> = keys.iter().map(|k| joined_of[k.0]).collect();
+    let mut blocks = Blocks {
+        sources: &sources,
+        titles: &title_of,
+        budget: MAX_PAIRS_TOTAL_BASE + MAX_PAIRS_PER_EVENT * cands.len(),
+        crowded: 0,
+        unpaired: 0,
+        crowd_sources: Default::default(),
+    };
     // All-day occurrences: against all-day and timed ones of the same date.
     let mut by_date: foldhash::HashMap<NaiveDate, (Vec<usize>, Vec<usize>)> =
         foldhash::HashMap::default();
@@ -393,12 +474,62 @@ pub fn cluster(
             slot.1.push(i);
         }
     }
-    for (all_day, timed) in by_date.values() {
-        for (k, &i) in all_day.iter().enumerate() {
-            for &j in all_day[k + 1..].iter().chain(timed) {
-                consider(i, j);
-            }
+    // Every block with its number of cross-source pairs; the smallest are paired first, so
+    // a flood (many large blocks) is what runs out of the budget, not the normal evenings.
+    let mut plan: Vec<Block<'_>> = Vec::new();
+    for (&b, members) in &buckets {
+        plan.push(Block::new(&blocks, members, None, false));
+        if let Some(next) = buckets.get(&(b + 1)) {
+            plan.push(Block::new(&blocks, members, Some(next), true));
         }
+    }
+    let mut dates: Vec<_> = by_date.iter().filter(|(_, v)| !v.0.is_empty()).collect();
+    dates.sort_unstable_by_key(|(d, _)| **d);
+    for (_, (all_day, timed)) in dates {
+        plan.push(Block::new(&blocks, all_day, None, false));
+        plan.push(Block::new(&blocks, all_day, Some(timed), false));
+    }
+    plan.retain(|b| b.pairs > 0);
+    plan.sort_by_key(|b| b.pairs);
+    let near =
+        |i: usize, j: usize| (cands[j].start - cands[i].start).num_seconds().abs() <= tolerance;
+    let anytime = |_: usize, _: usize| true;
+    for block in &plan {
+        let test: &dyn Fn(usize, usize) -> bool = if block.neighbours { &near } else { &anytime };
+        blocks.pair(block, test, &mut consider);
+    }
+    tracing::debug!(
+        candidates = cands.len(),
+        paired = MAX_PAIRS_TOTAL_BASE + MAX_PAIRS_PER_EVENT * cands.len() - blocks.budget,
+        fuzzy = fuzzy_seen.len(),
+        "De-duplication pairs compared."
+    );
+    if fuzzy_skipped > 0 {
+        tracing::warn!(
+            skipped = fuzzy_skipped,
+            "De-duplication: the budget of title comparisons ran out; {fuzzy_skipped} pairs \
+             were matched by equal or contained titles only."
+        );
+    }
+    if blocks.crowded > 0 {
+        let mut names: Vec<&str> = cands
+            .iter()
+            .zip(&sources)
+            .filter(|(_, s)| blocks.crowd_sources.contains(s))
+            .map(|(c, _)| c.source)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        tracing::warn!(
+            crowded = blocks.crowded,
+            unpaired = blocks.unpaired,
+            sources = %names.join(", "),
+            "De-duplication: {} crowds of events starting at about the same time were \
+             compared by normalised title only (more than {MAX_PAIRS} pairs each, or beyond \
+             the budget of the run); {} events in crowds of one title were not compared at all.",
+            blocks.crowded,
+            blocks.unpaired
+        );
     }
 
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -412,6 +543,178 @@ pub fn cluster(
         sets.union(i, j, false);
     }
     sets.into_groups()
+}
+
+/// A set of candidates paired among itself (`right` none) or with another set.
+struct Block<'a> {
+    left: &'a [usize],
+    right: Option<&'a [usize]>,
+    /// Neighbouring time buckets: pairs must start within the tolerance.
+    neighbours: bool,
+    /// Its pairs of different sources.
+    pairs: usize,
+}
+
+impl<'a> Block<'a> {
+    fn new(
+        blocks: &Blocks<'_>,
+        left: &'a [usize],
+        right: Option<&'a [usize]>,
+        neighbours: bool,
+    ) -> Block<'a> {
+        Block {
+            left,
+            right,
+            neighbours,
+            pairs: blocks.cross_pairs(left, right),
+        }
+    }
+}
+
+/// Hands the cross-source pairs of the blocks (time buckets, pairs of neighbouring buckets,
+/// all-day dates) to the matcher, within budgets.
+///
+/// A block with more than [`MAX_PAIRS`] pairs of different sources, or more than the budget
+/// left of the whole run ([`MAX_PAIRS_TOTAL_BASE`] + [`MAX_PAIRS_PER_EVENT`] per candidate),
+/// is a crowd: there only candidates with the same normalised title ([`TitleKey::joined`])
+/// are paired, and a one-title crowd beyond the budget is not paired at all. The comparisons
+/// are therefore linear in the number of candidates, whatever the feeds contain.
+struct Blocks<'a> {
+    /// The source index of each candidate.
+    sources: &'a [usize],
+    /// The normalised title of each candidate (an id per distinct one).
+    titles: &'a [usize],
+    /// Pairs that may still be compared.
+    budget: usize,
+    /// Blocks paired by title only.
+    crowded: usize,
+    /// Candidates of one-title crowds left unpaired.
+    unpaired: usize,
+    /// The sources with events in crowds.
+    crowd_sources: std::collections::BTreeSet<usize>,
+}
+
+impl Blocks<'_> {
+    /// Pairs a block, by similarity if its pairs fit the budgets, else by title.
+    fn pair(
+        &mut self,
+        block: &Block<'_>,
+        near: &dyn Fn(usize, usize) -> bool,
+        consider: &mut impl FnMut(usize, usize),
+    ) {
+        let (left, right) = (block.left, block.right);
+        if block.pairs <= MAX_PAIRS && block.pairs <= self.budget {
+            self.budget -= block.pairs;
+            self.pair_all(left, right, near, consider);
+            return;
+        }
+        self.crowded += 1;
+        self.crowd_sources.extend(
+            left.iter()
+                .chain(right.unwrap_or_default())
+                .map(|&i| self.sources[i]),
+        );
+        let mut by_title: foldhash::HashMap<usize, (Vec<usize>, Vec<usize>)> =
+            foldhash::HashMap::default();
+        for &i in left {
+            by_title.entry(self.titles[i]).or_default().0.push(i);
+        }
+        for &j in right.unwrap_or_default() {
+            if let Some(slot) = by_title.get_mut(&self.titles[j]) {
+                slot.1.push(j);
+            }
+        }
+        let mut groups: Vec<(Vec<usize>, Vec<usize>)> = by_title.into_values().collect();
+        groups.sort_by_key(|g| g.0[0]);
+        for (l, r) in groups {
+            let r = right.map(|_| r.as_slice());
+            if r.is_some_and(<[usize]>::is_empty) {
+                continue;
+            }
+            let pairs = self.cross_pairs(&l, r);
+            if pairs <= MAX_PAIRS && pairs <= self.budget {
+                self.budget -= pairs;
+                self.pair_all(&l, r, near, consider);
+            } else if pairs > 0 {
+                self.unpaired += l.len() + r.map_or(0, <[usize]>::len);
+            }
+        }
+    }
+
+    /// The candidates of `list` grouped by source, in first-appearance order.
+    fn by_source(&self, list: &[usize]) -> Vec<Vec<usize>> {
+        let mut at: foldhash::HashMap<usize, usize> = foldhash::HashMap::default();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for &i in list {
+            let g = *at.entry(self.sources[i]).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
+        }
+        groups
+    }
+
+    /// How many pairs of different sources the block has.
+    fn cross_pairs(&self, left: &[usize], right: Option<&[usize]>) -> usize {
+        let mut counts: foldhash::HashMap<usize, (usize, usize)> = foldhash::HashMap::default();
+        for &i in left {
+            counts.entry(self.sources[i]).or_default().0 += 1;
+        }
+        match right {
+            None => {
+                let same: usize = counts.values().map(|c| c.0 * c.0).sum();
+                (left.len() * left.len() - same) / 2
+            }
+            Some(right) => {
+                for &j in right {
+                    counts.entry(self.sources[j]).or_default().1 += 1;
+                }
+                let same: usize = counts.values().map(|c| c.0 * c.1).sum();
+                left.len() * right.len() - same
+            }
+        }
+    }
+
+    fn pair_all(
+        &self,
+        left: &[usize],
+        right: Option<&[usize]>,
+        near: &dyn Fn(usize, usize) -> bool,
+        consider: &mut impl FnMut(usize, usize),
+    ) {
+        let lefts = self.by_source(left);
+        match right {
+            None => {
+                for (k, ga) in lefts.iter().enumerate() {
+                    for gb in &lefts[k + 1..] {
+                        for &i in ga {
+                            for &j in gb {
+                                consider(i.min(j), i.max(j));
+                            }
+                        }
+                    }
+                }
+            }
+            Some(right) => {
+                let rights = self.by_source(right);
+                for ga in &lefts {
+                    for gb in &rights {
+                        if self.sources[ga[0]] == self.sources[gb[0]] {
+                            continue;
+                        }
+                        for &i in ga {
+                            for &j in gb {
+                                if near(i, j) {
+                                    consider(i.min(j), i.max(j));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Union-find over candidates that keeps at most one candidate per source in each set.

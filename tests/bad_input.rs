@@ -1035,3 +1035,337 @@ async fn cut_off_calendar_keeps_its_complete_events_and_withdraws_none() {
         Some((Status::Cancelled, true))
     );
 }
+
+/// Issue item 8: different shrunk bodies do not confirm each other; only the same shrunk
+/// content, fetched `shrink_confirmations` times in a row, is applied.
+#[tokio::test]
+async fn item8_only_the_same_shrunk_content_confirms_a_shrink() {
+    let first = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let full = common::generated_feed("e", 300, first);
+    let shrunk_a = common::generated_feed("e", 200, first);
+    let shrunk_b = common::generated_feed("e", 150, first);
+    let stub = StubServer::start().await;
+    stub.script(
+        "/feed",
+        vec![
+            feed(full),
+            feed(shrunk_a.clone()),
+            feed(shrunk_b.clone()),
+            feed(shrunk_a.clone()),
+            feed(shrunk_b),
+            feed(shrunk_a.clone()),
+            feed(shrunk_a.clone()),
+            feed(shrunk_a),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(
+        dir.path(),
+        &common::source_block("club", &stub.url("/feed")),
+    )
+    .await;
+    assert_eq!(run(&app, "club").await.outcome, Outcome::Updated);
+    // A, B, A, B: each a first sighting of its content.
+    for round in 0..4 {
+        let r = run(&app, "club").await;
+        assert_eq!(r.outcome, Outcome::HeldBack, "round {round}: {r:?}");
+        assert!(r.error.as_deref().unwrap().contains("(1 so far)"), "{r:?}");
+        assert_eq!(app.store.source_events("club").await.unwrap().len(), 300);
+    }
+    // A, A, A: the same content three times in a row applies it.
+    let r = run(&app, "club").await;
+    assert!(r.error.as_deref().unwrap().contains("(1 so far)"), "{r:?}");
+    let r = run(&app, "club").await;
+    assert!(r.error.as_deref().unwrap().contains("(2 so far)"), "{r:?}");
+    assert_eq!(run(&app, "club").await.outcome, Outcome::Updated);
+    let left = app.store.source_events("club").await.unwrap();
+    let live = left
+        .iter()
+        .filter(|e| e.event.status == Status::Confirmed)
+        .count();
+    // The 200 of A stay confirmed, plus none of the rest but those already over.
+    assert!(
+        (200..=223).contains(&live),
+        "{live} confirmed events after applying A"
+    );
+}
+
+/// Issue item 5: a URL with CR/LF inside (which the URL parser would silently remove, turning
+/// `…/a\r\nATTACH:https://evil/` into one harmless-looking link) is dropped with a warning
+/// naming the field, for JSON-LD `url` and `image` as for ICS.
+#[tokio::test]
+async fn item5_a_url_with_a_line_break_is_dropped_with_a_warning_naming_the_field() {
+    let page = "<html><head><script type=\"application/ld+json\">\
+        {\"@context\":\"https://schema.org\",\"@type\":\"Event\",\"name\":\"Lesung\",\
+         \"startDate\":\"2026-12-12T19:00:00+01:00\",\
+         \"url\":\"https://x.example/a\\r\\nATTACH:https://evil.example/\",\
+         \"image\":\"https://x.example/b.jpg\\nX-EVIL:1\"}\
+        </script></head><body></body></html>";
+    let stub = StubServer::start().await;
+    stub.script("/seite", vec![raw(page, "text/html; charset=utf-8")]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(
+        dir.path(),
+        &common::source_block("seite", &stub.url("/seite")),
+    )
+    .await;
+    let r = run(&app, "seite").await;
+    assert_eq!((r.outcome, r.events), (Outcome::Updated, 1), "{r:?}");
+    for field in ["url", "image"] {
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains(&format!(": {field} ")) && w.contains("line break")),
+            "{field}: {:?}",
+            r.warnings
+        );
+    }
+    let stored = app.store.source_events("seite").await.unwrap();
+    assert_eq!(stored[0].event.url, None);
+    assert_eq!(stored[0].event.image, None);
+    let ics = regiocal::output::ics::render(&snapshot(&app).await, &Filter::default());
+    assert!(!ics.contains("ATTACH") && !ics.contains("X-EVIL"), "{ics}");
+}
+
+/// Issue item 7: titles, locations, descriptions and URLs have documented maxima; longer ones
+/// are cut (URLs dropped) with a warning naming the event and the field.
+#[tokio::test]
+async fn item7_overlong_texts_and_urls_are_capped_with_warnings() {
+    use regiocal::normalize::{MAX_DESCRIPTION, MAX_LOCATION, MAX_TITLE};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lang.ics");
+    let title = "Sehr langer Titel ".repeat(20_000);
+    let body = calendar(&[&format!(
+        "UID:lang@test\r\nDTSTART:20261212T180000Z\r\nSUMMARY:{title}\r\nLOCATION:{}\r\nDESCRIPTION:{}\r\nURL:https://x.example/{}",
+        "Saal ".repeat(1000),
+        "Text ".repeat(10_000),
+        "a".repeat(3000)
+    )]);
+    std::fs::write(&path, body).unwrap();
+    let app = app_with(
+        dir.path(),
+        &common::source_block("lang", &path.display().to_string()),
+    )
+    .await;
+    let r = run(&app, "lang").await;
+    assert_eq!((r.outcome, r.events), (Outcome::Updated, 1), "{r:?}");
+    for needle in [
+        format!("title of 359999 characters cut to {MAX_TITLE}"),
+        format!("location of 4999 characters cut to {MAX_LOCATION}"),
+        format!("description of 49999 characters cut to {MAX_DESCRIPTION}"),
+        "url \"https://x.example/aaa".to_string(),
+    ] {
+        assert!(
+            r.warnings.iter().any(|w| w.contains(&needle)),
+            "{needle}: {:?}",
+            r.warnings
+        );
+    }
+    let stored = &app.store.source_events("lang").await.unwrap()[0].event;
+    assert_eq!(stored.title.chars().count(), MAX_TITLE);
+    assert!(stored.title.ends_with('…'));
+    assert_eq!(
+        stored.location.as_deref().unwrap().chars().count(),
+        MAX_LOCATION
+    );
+    assert_eq!(
+        stored.description.as_deref().unwrap().chars().count(),
+        MAX_DESCRIPTION
+    );
+    assert_eq!(stored.url, None);
+}
+
+/// Issue item 7: a body with more VEVENTs than the cap is refused while its lines are read,
+/// before the parser builds a component, and the stored events stay.
+#[tokio::test]
+async fn item7_too_many_vevents_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("viele.ics");
+    let app = app_with(
+        dir.path(),
+        &common::source_block("viele", &path.display().to_string()),
+    )
+    .await;
+    std::fs::write(&path, calendar(&[GOOD])).unwrap();
+    assert_eq!(run(&app, "viele").await.events, 1);
+    let cap = regiocal::format::ics::MAX_EVENTS;
+    let mut body = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+    for _ in 0..=cap {
+        body.push_str("BEGIN:VEVENT\r\nEND:VEVENT\r\n");
+    }
+    body.push_str("END:VCALENDAR\r\n");
+    std::fs::write(&path, body).unwrap();
+    let r = run(&app, "viele").await;
+    let e = r.error.as_deref().unwrap();
+    assert!(
+        e.contains(&format!("more than {cap} events (line {})", 2 * cap + 3)),
+        "{e}"
+    );
+    assert_eq!(app.store.source_events("viele").await.unwrap().len(), 1);
+}
+
+/// Issue item 2: a crowd of events at one time is paired by exact title only (fuzzy pairs
+/// need a block under `dedupe::MAX_PAIRS`), so it costs O(n log n); a normal crowd is still
+/// paired by similar titles.
+#[test]
+fn item2_a_same_time_flood_is_paired_by_exact_title_only() {
+    use regiocal::dedupe::{self, Candidate};
+    let start: DateTime<Utc> = "2026-12-12T18:00:00Z".parse().unwrap();
+    let day = start.date_naive();
+    let titles: Vec<String> = (0..20_000)
+        .map(|i| format!("Vortrag Nummer {i} im Rathaus"))
+        .collect();
+    let cand = |source: &'static str, title: &'static str| Candidate {
+        source,
+        start,
+        all_day: None,
+        local_date: day,
+        title,
+        location: Some("Rathaus"),
+        geo: None,
+    };
+    let params = regiocal::dedupe::Params::default();
+    let venues = regiocal::geo::venues::Registry::default();
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    // A normal evening: a pair with similar titles is found.
+    let small = vec![
+        cand("a", "Der Chor singt Weihnachtslieder"),
+        cand("b", "Der Chor singt Weihnachtslied"),
+        cand("b", "Lesung im Keller"),
+    ];
+    let found = dedupe::cluster(&small, &params, &venues, &[], &Default::default());
+    assert_eq!(found, vec![vec![0, 1]]);
+    // A flood: 10,000 events each in two sources at the same minute; two pairs share their
+    // title once normalised (case, punctuation), one pair only a similar one.
+    let mut flood: Vec<Candidate<'static>> = Vec::new();
+    for (i, t) in titles.iter().enumerate() {
+        flood.push(cand(if i % 2 == 0 { "a" } else { "b" }, leak(t.clone())));
+    }
+    flood.push(cand("a", "Adventsbasar der Grundschule"));
+    flood.push(cand("b", "Adventsbasar der Grundschule"));
+    flood.push(cand("a", "Krippenspiel in St. Marien"));
+    flood.push(cand("b", "KRIPPENSPIEL in St. Marien!"));
+    flood.push(cand("a", "Der Chor singt Weihnachtslieder"));
+    flood.push(cand("b", "Der Chor singt Weihnachtslied"));
+    let n = flood.len();
+    let found = dedupe::cluster(&flood, &params, &venues, &[], &Default::default());
+    assert!(
+        found.contains(&vec![n - 6, n - 5]),
+        "exact title pair found"
+    );
+    assert!(
+        found.contains(&vec![n - 4, n - 3]),
+        "normalised title pair found"
+    );
+    assert!(
+        !found.iter().any(|c| c.contains(&(n - 1))),
+        "no fuzzy pairing in a crowd"
+    );
+    // Titles that differ only in their number are not the same title: nothing else merged.
+    assert_eq!(found.len(), 2, "{:?}", &found[..found.len().min(5)]);
+}
+
+/// Issue item 7: the render cache is keyed by what a rendering is made of: unknown query
+/// parameters and their order make no new entries, and pages for invented `Host` values
+/// beyond the first few are rendered on the spot; a parameter whose value is not UTF-8 once
+/// percent-decoded (`%ff`) is a 400 naming it; an event that runs ten years shows the year
+/// of its end on its card.
+#[tokio::test]
+async fn item7_cache_keys_bad_percent_escapes_and_long_events() {
+    let body = calendar(&[
+        "UID:zehn-jahre@test\r\nDTSTART;VALUE=DATE:20261201\r\nDTEND;VALUE=DATE:20361201\r\nSUMMARY:Dauerausstellung Stadtgeschichte\r\nCATEGORIES:Ausstellung",
+        "UID:abend@test\r\nDTSTART:20261205T180000Z\r\nDTEND:20261205T200000Z\r\nSUMMARY:Konzert\r\nCATEGORIES:Konzert",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lang.ics");
+    std::fs::write(&path, &body).unwrap();
+    let app = app_with(
+        dir.path(),
+        &common::source_block("museum", &path.display().to_string()),
+    )
+    .await;
+    assert_eq!(run(&app, "museum").await.events, 2);
+    let cell = SnapshotCell::new(server::prepare(snapshot(&app).await));
+    let state = app.state(cell.clone(), Arc::new(tokio::sync::Notify::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let get = |path: String, host: Option<String>| {
+        let mut r = client.get(format!("{base}{path}"));
+        if let Some(h) = host {
+            r = r.header("host", h);
+        }
+        async move { r.send().await.unwrap() }
+    };
+    for i in 0..200 {
+        assert_eq!(
+            get(format!("/calendar.ics?utm_source={i}"), None)
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            get(format!("/calendar.ics?x{i}=1&category=Konzert"), None)
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            get(format!("/api/v1/events?tracking={i}"), None)
+                .await
+                .status(),
+            200
+        );
+    }
+    // One filtered feed, however its unknown parameters vary; the unfiltered ones are ready.
+    assert_eq!(cell.current().cache.kept(), 1);
+    for i in 0..200 {
+        let r = get("/".to_string(), Some(format!("h{i}.example"))).await;
+        assert_eq!(r.status(), 200);
+    }
+    let kept = cell.current().cache.kept();
+    assert!(
+        kept <= 1 + regiocal::http::cache::MAX_HOSTS,
+        "{kept} renderings kept for 200 hosts"
+    );
+
+    for (path, param) in [
+        ("/api/v1/events?q=%ff", "q"),
+        ("/calendar.ics?category=%ff%fe", "category"),
+        ("/api/v1/events?from=2026-12-01&source=a%ffb", "source"),
+    ] {
+        let r = get(path.to_string(), None).await;
+        assert_eq!(r.status(), 400, "{path}");
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains(&format!("\"{param}\"")) && text.contains("UTF-8"),
+            "{path}: {text}"
+        );
+    }
+    // Unknown parameters with bad escapes are left alone (calendar clients add their own).
+    assert_eq!(
+        get("/calendar.ics?x=%ff".to_string(), None).await.status(),
+        200
+    );
+    let r = get("/?q=%ff".to_string(), None).await;
+    assert_eq!(r.status(), 400);
+
+    let page = get("/?lang=de".to_string(), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let card = page
+        .split("Dauerausstellung Stadtgeschichte")
+        .nth(1)
+        .map(|rest| &rest[..rest.len().min(1500)])
+        .unwrap_or_default();
+    assert!(
+        card.contains("30. Nov. 2036"),
+        "the card of a ten-year event names the year of its end: {card}"
+    );
+}

@@ -495,3 +495,150 @@ async fn row15_a_301_target_is_not_saved_as_the_source_url() {
             .contains("/new.ics")
     );
 }
+
+/// IANA's IPv4 Special-Purpose Address Registry, row by row (iana.org/assignments/
+/// iana-ipv4-special-registry, 2025), and the multicast and broadcast blocks: written out
+/// here independently of `fetch::guard`'s own table.
+const IANA_IPV4: &[&str] = &[
+    "0.0.0.0/8",
+    "0.0.0.0/32",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.0.0/29",
+    "192.0.0.8/32",
+    "192.0.0.9/32",
+    "192.0.0.10/32",
+    "192.0.0.170/32",
+    "192.0.0.171/32",
+    "192.0.2.0/24",
+    "192.31.196.0/24",
+    "192.52.193.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "192.175.48.0/24",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+];
+
+/// IANA's IPv6 Special-Purpose Address Registry, row by row (2025), without the two rows
+/// whose addresses carry an IPv4 address that decides (`64:ff9b::/96`, `2002::/16`), plus
+/// the IPv4-translated block, the deprecated site-local and IPv4-compatible blocks,
+/// multicast, and samples of what lies outside global unicast (`2000::/3`).
+const IANA_IPV6: &[&str] = &[
+    "::1/128",
+    "::/128",
+    "::ffff:0:0/96",
+    "::ffff:0:0:0/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "100:0:0:1::/64",
+    "2001::/23",
+    "2001::/32",
+    "2001:1::1/128",
+    "2001:1::2/128",
+    "2001:1::3/128",
+    "2001:2::/48",
+    "2001:3::/32",
+    "2001:4:112::/48",
+    "2001:10::/28",
+    "2001:20::/28",
+    "2001:30::/28",
+    "2001:db8::/32",
+    "2620:4f:8000::/48",
+    "3fff::/20",
+    "5f00::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "fec0::/10",
+    "ff00::/8",
+    // Outside 2000::/3: the rest of ::/8 and unassigned space.
+    "::/8",
+    "400::/6",
+    "4000::/3",
+    "c000::/3",
+];
+
+/// The first, a middle and the last address of a network.
+fn first_middle_last(net: &ipnet::IpNet) -> [IpAddr; 3] {
+    match net {
+        ipnet::IpNet::V4(n) => {
+            let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
+            [a, a + (b - a) / 2, b].map(|x| IpAddr::V4(x.into()))
+        }
+        ipnet::IpNet::V6(n) => {
+            let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
+            [a, a + (b - a) / 2, b].map(|x| IpAddr::V6(x.into()))
+        }
+    }
+}
+
+#[test]
+fn item4_every_special_purpose_registry_row_is_refused() {
+    let mut checked = 0;
+    for row in IANA_IPV4.iter().chain(IANA_IPV6) {
+        let net: ipnet::IpNet = row.parse().unwrap();
+        for ip in first_middle_last(&net) {
+            assert!(
+                regiocal::fetch::guard::classify(ip).is_some(),
+                "{ip} (in {row}) must be refused"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3 * (IANA_IPV4.len() + IANA_IPV6.len()));
+    // The addresses the attack used, as URLs: refused by the check every hop goes through.
+    let policy = regiocal::fetch::guard::AddressPolicy::default();
+    for url in [
+        "http://[::ffff:0:7f00:1]/",
+        "http://[::ffff:0:a9fe:a9fe]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::7f00:1]/",
+        "http://[::1:0:0:1]/",
+        "http://[2001:2::1]/",
+        "http://[2001:10::1]/",
+        "http://[3fff::1]/",
+        "http://[5f00::1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[2002:7f00:1::1]/",
+        "http://[2002:a9fe:a9fe::1]/",
+    ] {
+        let err = policy.check_url(&url.parse().unwrap()).expect_err(url);
+        assert!(err.contains("refused"), "{url}: {err}");
+    }
+}
+
+#[test]
+fn item4_public_addresses_pass_the_guard() {
+    for ip in [
+        "1.1.1.1",
+        "8.8.8.8",
+        "93.184.215.14",
+        "192.0.1.1",
+        "192.0.3.1",
+        "198.17.255.1",
+        "198.20.0.1",
+        "100.63.255.255",
+        "100.128.0.1",
+        "223.255.255.254",
+        "2001:4860:4860::8888",
+        "2a00:1450:4001:80b::200e",
+        "2001:200::1",
+        "2620:4f:8001::1",
+        "3fff:1000::1",
+        "2002:808:808::1",
+        "64:ff9b::808:808",
+        "::ffff:8.8.8.8",
+    ] {
+        let ip: IpAddr = ip.parse().unwrap();
+        assert_eq!(regiocal::fetch::guard::classify(ip), None, "{ip} is public");
+    }
+}

@@ -34,7 +34,10 @@ async fn f9_slowloris_connections_are_cut_and_others_are_served() {
         async {
             let _ = rx.await;
         },
-        Duration::from_secs(1),
+        server::Limits {
+            header_read: Duration::from_secs(1),
+            ..Default::default()
+        },
     ));
 
     // 50 slow-loris clients: a request line and one header, then nothing.

@@ -2,10 +2,12 @@
 //!
 //! regiocal fetches URLs that third parties register, so it must not be usable to reach the
 //! operator's internal network. Every address a request would connect to is classified:
-//! loopback, private, link-local, shared (CGNAT), multicast, unspecified, broadcast, reserved,
-//! documentation and benchmarking ranges are refused, and so are IPv6 forms that embed an IPv4
-//! address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`,
-//! 6to4 `2002::/16`) when the embedded address is refused. Host notations like `127.1`,
+//! every range of IANA's IPv4 and IPv6 special-purpose address registries is refused
+//! ([`IPV4_SPECIAL`], [`IPV6_SPECIAL`]: loopback, private, link-local, shared (CGNAT),
+//! multicast, unspecified, broadcast, reserved, documentation, benchmarking, translation,
+//! anycast relays, ...), and every IPv6 address outside global unicast (`2000::/3`). The IPv6
+//! forms that carry an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4
+//! `2002::/16`) are refused when the carried address is. Host notations like `127.1`,
 //! `2130706433` or `0177.0.0.1` are normalised by the URL parser (WHATWG rules) before they get
 //! here. An operator can exempt networks with `[fetch] allow_networks` (the demo and the tests
 //! allow loopback).
@@ -75,65 +77,114 @@ pub fn classify(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
+/// Every row of IANA's IPv4 Special-Purpose Address Registry (RFC 6890 and its updates,
+/// including the rows marked globally reachable: no event feed lives at an anycast relay),
+/// plus multicast. Anything in one of these is refused.
+pub const IPV4_SPECIAL: &[(&str, &str)] = &[
+    ("0.0.0.0/8", "\"this network\" (0.0.0.0/8)"),
+    ("10.0.0.0/8", "private (10.0.0.0/8)"),
+    (
+        "100.64.0.0/10",
+        "shared address space / CGNAT (100.64.0.0/10)",
+    ),
+    ("127.0.0.0/8", "loopback (127.0.0.0/8)"),
+    ("169.254.0.0/16", "link-local (169.254.0.0/16)"),
+    ("172.16.0.0/12", "private (172.16.0.0/12)"),
+    ("192.0.0.0/24", "IETF protocol assignments (192.0.0.0/24)"),
+    ("192.0.2.0/24", "documentation (192.0.2.0/24)"),
+    ("192.31.196.0/24", "AS112-v4 (192.31.196.0/24)"),
+    ("192.52.193.0/24", "AMT (192.52.193.0/24)"),
+    ("192.88.99.0/24", "6to4 relay anycast (192.88.99.0/24)"),
+    ("192.168.0.0/16", "private (192.168.0.0/16)"),
+    (
+        "192.175.48.0/24",
+        "AS112 direct delegation (192.175.48.0/24)",
+    ),
+    ("198.18.0.0/15", "benchmarking (198.18.0.0/15)"),
+    ("198.51.100.0/24", "documentation (198.51.100.0/24)"),
+    ("203.0.113.0/24", "documentation (203.0.113.0/24)"),
+    ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
+    ("240.0.0.0/4", "reserved (240.0.0.0/4)"),
+    ("255.255.255.255/32", "limited broadcast (255.255.255.255)"),
+];
+
+/// Every row of IANA's IPv6 Special-Purpose Address Registry, plus what lies outside global
+/// unicast (`2000::/3`) besides. The IPv4-mapped (`::ffff:0:0/96`), NAT64 (`64:ff9b::/96`)
+/// and 6to4 (`2002::/16`) forms are judged by the IPv4 address they carry instead.
+pub const IPV6_SPECIAL: &[(&str, &str)] = &[
+    ("::/128", "unspecified (::)"),
+    ("::1/128", "loopback (::1)"),
+    ("::ffff:0:0:0/96", "IPv4-translated (::ffff:0:0:0/96)"),
+    ("::/96", "IPv4-compatible (::/96, deprecated)"),
+    ("64:ff9b:1::/48", "NAT64 local-use (64:ff9b:1::/48)"),
+    ("100::/64", "discard-only (100::/64)"),
+    ("100:0:0:1::/64", "dummy prefix (100:0:0:1::/64)"),
+    ("2001::/23", "IETF protocol assignments (2001::/23)"),
+    ("2001::/32", "Teredo (2001::/32)"),
+    ("2001:2::/48", "benchmarking (2001:2::/48)"),
+    ("2001:3::/32", "AMT (2001:3::/32)"),
+    ("2001:4:112::/48", "AS112-v6 (2001:4:112::/48)"),
+    ("2001:10::/28", "ORCHID (2001:10::/28, deprecated)"),
+    ("2001:20::/28", "ORCHIDv2 (2001:20::/28)"),
+    ("2001:30::/28", "drone remote ID (2001:30::/28)"),
+    ("2001:db8::/32", "documentation (2001:db8::/32)"),
+    (
+        "2620:4f:8000::/48",
+        "AS112 direct delegation (2620:4f:8000::/48)",
+    ),
+    ("3fff::/20", "documentation (3fff::/20)"),
+    ("5f00::/16", "segment routing SIDs (5f00::/16)"),
+    ("fc00::/7", "unique local (fc00::/7)"),
+    ("fe80::/10", "link-local (fe80::/10)"),
+    ("fec0::/10", "site-local (fec0::/10, deprecated)"),
+    ("ff00::/8", "multicast (ff00::/8)"),
+];
+
+fn table(rows: &'static [(&'static str, &'static str)]) -> Vec<(IpNet, &'static str)> {
+    rows.iter()
+        .filter_map(|(net, class)| net.parse::<IpNet>().ok().map(|n| (n, *class)))
+        .collect()
+}
+
+fn v4_table() -> &'static [(IpNet, &'static str)] {
+    static T: std::sync::OnceLock<Vec<(IpNet, &'static str)>> = std::sync::OnceLock::new();
+    T.get_or_init(|| table(IPV4_SPECIAL))
+}
+
+fn v6_table() -> &'static [(IpNet, &'static str)] {
+    static T: std::sync::OnceLock<Vec<(IpNet, &'static str)>> = std::sync::OnceLock::new();
+    T.get_or_init(|| table(IPV6_SPECIAL))
+}
+
 fn classify_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    Some(match (a, b, c) {
-        (0, _, _) => "unspecified (0.0.0.0/8)",
-        (10, _, _) => "private (10.0.0.0/8)",
-        (100, 64..=127, _) => "shared address space / CGNAT (100.64.0.0/10)",
-        (127, _, _) => "loopback (127.0.0.0/8)",
-        (169, 254, _) => "link-local (169.254.0.0/16)",
-        (172, 16..=31, _) => "private (172.16.0.0/12)",
-        (192, 0, 0) => "IETF protocol assignments (192.0.0.0/24)",
-        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "documentation",
-        (192, 88, 99) => "6to4 relay anycast (192.88.99.0/24)",
-        (192, 168, _) => "private (192.168.0.0/16)",
-        (198, 18..=19, _) => "benchmarking (198.18.0.0/15)",
-        (224..=239, _, _) => "multicast (224.0.0.0/4)",
-        (240..=255, _, _) => "reserved or broadcast (240.0.0.0/4)",
-        _ => return None,
-    })
+    let ip = IpAddr::V4(ip);
+    v4_table()
+        .iter()
+        .find(|(net, _)| net.contains(&ip))
+        .map(|(_, class)| *class)
 }
 
 fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let seg = ip.segments();
-    if ip.is_unspecified() {
-        return Some("unspecified (::)");
-    }
-    if ip.is_loopback() {
-        return Some("loopback (::1)");
-    }
-    // Forms that embed an IPv4 address: judged by the embedded address.
+    // Forms that carry an IPv4 address: that address decides.
     let embedded =
         |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
-    if seg[..5] == [0; 5] && seg[5] == 0xffff {
-        // IPv4-mapped ::ffff:a.b.c.d: the embedded address decides.
+    if seg[..6] == [0, 0, 0, 0, 0, 0xffff] {
         return classify_v4(embedded(seg[6], seg[7]));
     }
-    if seg[..6] == [0; 6] {
-        return Some("IPv4-compatible IPv6 (deprecated ::/96)");
-    }
-    if seg[0] == 0x64 && seg[1] == 0xff9b {
-        // NAT64 (64:ff9b::/96 well-known, 64:ff9b:1::/48 local-use).
-        if seg[2] == 1 {
-            return Some("NAT64 local-use (64:ff9b:1::/48)");
-        }
+    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         return classify_v4(embedded(seg[6], seg[7]));
     }
     if seg[0] == 0x2002 {
         return classify_v4(embedded(seg[1], seg[2]))
             .map(|_| "6to4 of a refused IPv4 address (2002::/16)");
     }
-    match seg[0] {
-        0xfc00..=0xfdff => Some("unique local (fc00::/7)"),
-        0xfe80..=0xfebf => Some("link-local (fe80::/10)"),
-        0xfec0..=0xfeff => Some("site-local (fec0::/10)"),
-        0xff00..=0xffff => Some("multicast (ff00::/8)"),
-        0x2001 if seg[1] == 0x0db8 => Some("documentation (2001:db8::/32)"),
-        0x2001 if seg[1] == 0 => Some("Teredo (2001::/32)"),
-        0x0100 if seg[1..4] == [0, 0, 0] => Some("discard-only (100::/64)"),
-        _ => None,
+    let addr = IpAddr::V6(ip);
+    if let Some((_, class)) = v6_table().iter().find(|(net, _)| net.contains(&addr)) {
+        return Some(class);
     }
+    // Only global unicast is public.
+    (seg[0] & 0xe000 != 0x2000).then_some("outside global unicast (2000::/3)")
 }
 
 /// Looks up the addresses of a host name. The system resolver in production; tests use a map.

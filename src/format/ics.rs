@@ -162,7 +162,7 @@ fn component_line(content: &str) -> Option<(bool, &str)> {
     }
 }
 
-/// Refuses absurd line lengths, and repairs what damaged but readable files get wrong, so
+/// Refuses absurd line lengths and more than [`MAX_EVENTS`] VEVENTs, and repairs what damaged but readable files get wrong, so
 /// every complete VEVENT is read: components outside a VCALENDAR (bare VEVENTs) are put into
 /// one, a damaged END (`END:VCALENDARD`, an Exchange 2010 export) closes its component, a
 /// component left open is dropped (the events around it are kept), a missing final
@@ -170,6 +170,7 @@ fn component_line(content: &str) -> Option<(bool, &str)> {
 /// continuation line) are removed. Each repair is a warning; a well-formed text is not copied.
 fn prepare(text: &str) -> Result<Prepared<'_>, FormatError> {
     let mut logical = 0usize;
+    let mut events = 0usize;
     let mut stack: Vec<&str> = Vec::new();
     let mut repair = false;
     let mut prev_blank = false;
@@ -194,10 +195,24 @@ fn prepare(text: &str) -> Result<Prepared<'_>, FormatError> {
         }
         let content = line.trim_end_matches('\r');
         prev_blank = content.is_empty();
+        let component = component_line(content);
+        if let Some((true, name)) = component
+            && name.eq_ignore_ascii_case("VEVENT")
+        {
+            events += 1;
+            if events > MAX_EVENTS {
+                // Refused before the parser builds anything (a million tiny VEVENTs would
+                // take over a gigabyte as components).
+                return Err(FormatError::Ics(format!(
+                    "more than {MAX_EVENTS} events (line {})",
+                    n + 1
+                )));
+            }
+        }
         if repair {
             continue;
         }
-        match component_line(content) {
+        match component {
             Some((true, name)) => {
                 repair |= stack.is_empty() && !name.eq_ignore_ascii_case("VCALENDAR");
                 stack.push(name);

@@ -262,7 +262,7 @@ pub fn detect(
     if head.starts_with('{') || head.starts_with('[') {
         return Ok(detect_json(body, has_mapping));
     }
-    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let ct = crate::text::media_type(content_type.unwrap_or(""));
     let by_type = [
         ("text/calendar", Format::Ics),
         ("application/calendar+xml", Format::Xcal),
@@ -271,7 +271,7 @@ pub fn detect(
         ("application/atom+xml", Format::Atom),
         ("application/ld+json", Format::JsonLd),
     ];
-    if let Some((_, f)) = by_type.iter().find(|(t, _)| ct.starts_with(t)) {
+    if let Some((_, f)) = by_type.iter().find(|(t, _)| ct == *t) {
         return Ok(*f);
     }
     Err(FormatError::Unrecognised(head.chars().take(40).collect()))

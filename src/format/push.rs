@@ -222,14 +222,17 @@ pub fn event_from_json(
         }
     };
     let url = text("url", &mut errors);
-    if let Some(u) = &url
-        && crate::text::http_url(u).is_none()
-    {
-        errors.push(("url".into(), "must be an absolute http(s) URL".into()));
-    }
     let description = text("description", &mut errors);
     let location = text("location", &mut errors);
     let image = text("image", &mut errors);
+    for (field, value) in [("url", &url), ("image", &image)] {
+        if let Some(problem) = value.as_deref().and_then(crate::text::url_problem) {
+            errors.push((
+                field.into(),
+                format!("must be an absolute http(s) URL: it {problem}"),
+            ));
+        }
+    }
     let (Some(id), Some(title), Some(start), true) = (id, title, start, errors.is_empty()) else {
         return Err(errors);
     };

@@ -174,7 +174,12 @@ type Slot = Arc<tokio::sync::OnceCell<Arc<Rendered>>>;
 pub struct RenderCache {
     ready: HashMap<String, Arc<Rendered>>,
     recent: Mutex<LruCache<String, Slot>>,
+    /// The hosts pages were cached for (see [`RenderCache::admits_host`]).
+    hosts: Mutex<Vec<String>>,
 }
+
+/// Most distinct `Host` values pages are cached for, when no `[web] base_url` is set.
+pub const MAX_HOSTS: usize = 8;
 
 impl Default for RenderCache {
     fn default() -> Self {
@@ -190,6 +195,33 @@ impl RenderCache {
             recent: Mutex::new(LruCache::new(
                 NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
             )),
+            hosts: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether pages for `host` may be cached: the first [`MAX_HOSTS`] hosts asked for are;
+    /// pages for any further one (a client inventing `Host` values) are rendered on the spot,
+    /// so they cannot push the feeds out of the cache.
+    pub fn admits_host(&self, host: &str) -> bool {
+        let mut hosts = match self.hosts.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if hosts.iter().any(|h| h == host) {
+            return true;
+        }
+        if hosts.len() < MAX_HOSTS {
+            hosts.push(host.to_string());
+            return true;
+        }
+        false
+    }
+
+    /// How many on-demand renderings are kept (filtered feeds, pages).
+    pub fn kept(&self) -> usize {
+        match self.recent.lock() {
+            Ok(g) => g.len(),
+            Err(p) => p.into_inner().len(),
         }
     }
 

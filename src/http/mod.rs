@@ -163,6 +163,56 @@ pub const FILTER_PARAMETERS: &[&str] = &[
     "q",
 ];
 
+/// The part of a render cache key a filter makes: empty for no filter, else the parsed
+/// filter (so unknown parameters, their order and their spelling make no new entries).
+pub fn filter_key(filter: &Filter) -> String {
+    if *filter == Filter::default() {
+        String::new()
+    } else {
+        format!("{filter:?}")
+    }
+}
+
+/// Parameters the routes read besides the filters.
+pub const OTHER_PARAMETERS: &[&str] = &["limit", "cursor", "lang"];
+
+/// The pairs of a query string, `+` and percent escapes decoded. The value of a parameter
+/// the routes read ([`FILTER_PARAMETERS`], [`OTHER_PARAMETERS`]) must be UTF-8 once decoded
+/// (`q=%ff` is a 400 naming `q`); other parameters are decoded leniently, since calendar
+/// clients add their own.
+pub fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |s: &str| -> Result<String, String> {
+        let spaced = s.replace('+', " ");
+        match percent_encoding::percent_decode_str(&spaced).decode_utf8() {
+            Ok(text) => Ok(text.into_owned()),
+            Err(_) => Err(percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8_lossy()
+                .into_owned()),
+        }
+    };
+    let mut out = Vec::new();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode(k).unwrap_or_else(|lossy| lossy);
+        let known = FILTER_PARAMETERS
+            .iter()
+            .chain(OTHER_PARAMETERS)
+            .find(|p| **p == key);
+        let value = match (decode(v), known) {
+            (Ok(v), _) => v,
+            (Err(_), Some(name)) => {
+                return Err(ApiError::bad_param(
+                    name,
+                    "is not UTF-8 once percent-decoded (e.g. %ff); encode the text as UTF-8",
+                ));
+            }
+            (Err(lossy), None) => lossy,
+        };
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
 /// Longest text search (`q`) accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
 
@@ -185,9 +235,9 @@ pub const MAX_RANGE_DAYS: i64 = 3660;
 pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
     let mut q = Query::default();
     let (mut near, mut radius) = (None, None);
-    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+    for (key, value) in query_pairs(raw)? {
         let value = value.trim();
-        match key.as_ref() {
+        match key.as_str() {
             "from" => q.filter.from = Some(parse_date("from", value)?),
             "to" => q.filter.to = Some(parse_date("to", value)?),
             "category" => q.filter.categories.extend(split_list(value)),

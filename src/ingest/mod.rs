@@ -7,8 +7,9 @@
 //! * **Shrink guard.** If the new feed has fewer future occurrences than the stored one by more
 //!   than `fetch.shrink_threshold_percent` (default 20 %) and the stored one had at least
 //!   [`SHRINK_MIN_FUTURE`] future occurrences, the fetch is held back and the source is marked
-//!   `suspect`. Only when `fetch.shrink_confirmations` fetches in a row (default 3) agree is the
-//!   smaller feed applied. An empty feed is the extreme case of this.
+//!   `suspect`. Only when `fetch.shrink_confirmations` fetches in a row (default 3) bring the
+//!   same shrunk content (the same hash) is it applied; a different shrunk body starts the
+//!   count again. An empty feed is the extreme case of this.
 //! * **Past events are kept.** Stored events that ended before now and are missing from the new
 //!   feed stay (feeds commonly drop what is over).
 
@@ -561,7 +562,13 @@ async fn ingest_once<S: Storage>(
     })
     .await;
     if let Some((old_future, new_future)) = shrink {
-        state.pending_shrink += 1;
+        // Only the same shrunk content confirms: while a shrink is pending, `content_hash`
+        // holds the hash of the shrunk body held back (nothing else reads it then).
+        if state.pending_shrink > 0 && state.content_hash.as_deref() == Some(hash.as_str()) {
+            state.pending_shrink += 1;
+        } else {
+            state.pending_shrink = 1;
+        }
         if state.pending_shrink < cfg.fetch.shrink_confirmations {
             let msg = format!(
                 "feed dropped from {old_future} to {new_future} future occurrences; held back until {} fetches in a row confirm it ({} so far)",
@@ -572,7 +579,7 @@ async fn ingest_once<S: Storage>(
             state.last_error = Some(msg.clone());
             state.etag = None;
             state.last_modified = None;
-            state.content_hash = None;
+            state.content_hash = Some(hash);
             store.record_state(&state).await?;
             report.outcome = Outcome::HeldBack;
             report.error = Some(msg);

@@ -1,9 +1,12 @@
 //! The normalisation pipeline between parsing and storing.
 //!
 //! Every parsed event passes [`normalize`]: text is cleaned (line breaks unified, control
-//! characters removed, HTML descriptions turned into plain text), URLs other than http(s) are
-//! dropped (also for images, organizer and offer links), the source's configured categories are added, recurrence rules are checked (an event
-//! whose rule cannot be expanded is skipped with a warning), and components that appear twice
+//! characters removed, HTML descriptions turned into plain text), titles, locations and
+//! descriptions over their maxima ([`MAX_TITLE`], [`MAX_LOCATION`], [`MAX_DESCRIPTION`]) are
+//! cut, links that are not http(s), are longer than [`crate::text::MAX_URL`] or carry a line
+//! break are dropped (event, image, online, organizer and offer links; each with a warning
+//! naming the field), the source's configured categories are added, recurrence rules are
+//! checked (an event whose rule cannot be expanded is skipped with a warning), and components that appear twice
 //! with the same UID and RECURRENCE-ID are reduced to the newest one. [`recurrence`] turns the
 //! normalised events into occurrences for a time window.
 
@@ -48,6 +51,24 @@ pub fn unmapped_categories(events: &[Event], opts: &NormalizeOptions) -> Vec<(St
     counts.into_iter().collect()
 }
 
+/// Longest title kept, in characters; a longer one is cut (with "…") and warned about.
+pub const MAX_TITLE: usize = 300;
+/// Longest location text kept, in characters.
+pub const MAX_LOCATION: usize = 300;
+/// Longest description kept, in characters.
+pub const MAX_DESCRIPTION: usize = 20_000;
+
+/// Cuts `value` to `max` characters, with a warning naming the event and the field.
+fn cap(uid: &str, field: &str, value: &mut String, max: usize, warnings: &mut Vec<String>) {
+    let chars = value.chars().count();
+    if chars > max {
+        *value = crate::text::shorten(value, max - 1);
+        warnings.push(format!(
+            "event {uid:?}: {field} of {chars} characters cut to {max}"
+        ));
+    }
+}
+
 /// Cleans and checks a source's events. Returns the kept events and a warning per dropped one.
 pub fn normalize(events: Vec<Event>, opts: &NormalizeOptions) -> (Vec<Event>, Vec<String>) {
     let mut warnings = Vec::new();
@@ -65,32 +86,48 @@ pub fn normalize(events: Vec<Event>, opts: &NormalizeOptions) -> (Vec<Event>, Ve
             .as_deref()
             .map(text::clean_line)
             .filter(|l| !l.is_empty());
-        if let Some(url) = ev.url.take() {
-            match text::http_url(&url) {
-                Some(u) => ev.url = Some(u),
-                None => warnings.push(format!(
-                    "event {:?}: URL {:?} dropped (only http and https are kept)",
-                    ev.uid,
-                    crate::text::shorten(&url, 60)
-                )),
+        let uid = ev.uid.clone();
+        cap(&uid, "title", &mut ev.title, MAX_TITLE, &mut warnings);
+        for (field, value, max) in [
+            ("location", &mut ev.location, MAX_LOCATION),
+            ("description", &mut ev.description, MAX_DESCRIPTION),
+        ] {
+            if let Some(v) = value {
+                cap(&uid, field, v, max, &mut warnings);
             }
         }
-        ev.image = ev.image.take().and_then(|u| text::http_url(&u));
-        ev.online_url = ev.online_url.take().and_then(|u| text::http_url(&u));
+        let mut link = |field: &str, url: Option<String>| {
+            let url = url?;
+            match text::url_problem(&url) {
+                None => text::http_url(&url),
+                Some(problem) => {
+                    warnings.push(format!(
+                        "event {uid:?}: {field} {:?} dropped: it {problem}",
+                        crate::text::shorten(&url, 60)
+                    ));
+                    None
+                }
+            }
+        };
+        ev.url = link("url", ev.url.take());
+        ev.image = link("image", ev.image.take());
+        ev.online_url = link("online URL", ev.online_url.take());
         if let Some(org) = &mut ev.organizer {
             org.name = text::clean_line(&org.name);
-            org.url = org.url.take().and_then(|u| text::http_url(&u));
+            org.url = link("organizer URL", org.url.take());
             org.email = org
                 .email
                 .take()
                 .map(|e| text::clean_line(&e))
                 .filter(|e| e.contains('@'));
         }
+        for offer in &mut ev.offers {
+            offer.url = link("offer URL", offer.url.take());
+        }
         if ev.organizer.as_ref().is_some_and(|o| o.name.is_empty()) {
             ev.organizer = None;
         }
         for offer in &mut ev.offers {
-            offer.url = offer.url.take().and_then(|u| text::http_url(&u));
             offer.name = offer
                 .name
                 .as_deref()

@@ -108,7 +108,7 @@ fn looks_like_html(s: &str) -> bool {
     })
 }
 
-pub use crate::text::http_url;
+pub use crate::text::{http_url, url_problem};
 
 /// One of these words is in every phrase of [`FREE_PHRASES`].
 const FREE_KEYWORDS: &[&str] = &["eintritt", "teilnahme", "admission", "entry", "charge"];

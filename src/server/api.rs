@@ -29,16 +29,21 @@ fn max_age(snap: &Snapshot) -> u32 {
     (snap.calendar.refresh_minutes * 60).min(300)
 }
 
-/// The render cache key of an events page.
-fn events_key(raw_query: Option<&str>) -> String {
-    format!("events?{}", raw_query.unwrap_or(""))
+/// The render cache key of an events page: what the page is made of (parsed), so unknown
+/// parameters, their order and their spelling make no new entries.
+fn events_key(filter: &Filter, limit: usize, cursor: Option<&str>) -> String {
+    let filter = crate::http::filter_key(filter);
+    match (limit, cursor) {
+        (DEFAULT_LIMIT, None) => format!("events?{filter}"),
+        _ => format!("events?{filter}#{limit}#{cursor:?}"),
+    }
 }
 
 /// The first page of all events, rendered before a snapshot is swapped in.
 pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob> {
     let snap = snap.clone();
     vec![ReadyJob {
-        key: events_key(None),
+        key: events_key(&Filter::default(), DEFAULT_LIMIT, None),
         feed: "events",
         render: Box::new(move || {
             json::render_events(&snap, &Filter::default(), Some(DEFAULT_LIMIT), None)
@@ -65,7 +70,11 @@ async fn events(
 ) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
     let served = state.snapshot.current();
-    let key = events_key(raw.as_deref());
+    let key = events_key(
+        &q.filter,
+        q.limit.unwrap_or(DEFAULT_LIMIT),
+        q.cursor.as_deref(),
+    );
     let (snap, filter, limit, cursor) = (
         served.snapshot.clone(),
         q.filter.clone(),

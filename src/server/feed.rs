@@ -53,9 +53,10 @@ impl Kind {
         }
     }
 
-    /// The render cache key of this feed with a query string.
-    fn cache_key(self, raw_query: Option<&str>) -> String {
-        format!("{}?{}", self.filename(), raw_query.unwrap_or(""))
+    /// The render cache key of this feed with a filter: the parsed filter, so unknown
+    /// parameters, their order and their spelling make no new entries.
+    fn cache_key(self, filter: &Filter) -> String {
+        format!("{}?{}", self.filename(), crate::http::filter_key(filter))
     }
 
     fn filename(self) -> &'static str {
@@ -77,7 +78,7 @@ pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob> {
         .map(|kind| {
             let snap = snap.clone();
             ReadyJob {
-                key: kind.cache_key(None),
+                key: kind.cache_key(&Filter::default()),
                 feed: kind.filename(),
                 render: Box::new(move || kind.render(&snap, &Filter::default())),
             }
@@ -94,7 +95,7 @@ async fn feed(
     let q = parse_query(raw.as_deref())?;
     let served = state.snapshot.current();
     let snap = served.snapshot.clone();
-    let key = kind.cache_key(raw.as_deref());
+    let key = kind.cache_key(&q.filter);
     // The unfiltered feeds are ready; a filtered one renders once, off the async workers.
     let rendered = served
         .cache

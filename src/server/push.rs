@@ -8,8 +8,10 @@
 //! Writes are idempotent by external id (the event's UID in the store). Requests carry
 //! `Authorization: Bearer <token>`; the token's SHA-256 is compared in constant time with the
 //! digests in `[[actor]]` (the config never holds tokens). A missing, unknown or revoked token
-//! gets the same 401; a token for another actor's source gets 403. Bodies are limited to
-//! [`MAX_BODY`] (413), each actor to [`RATE_PER_SECOND`] requests per second with a burst of
+//! gets the same 401; a token for another actor's source gets 403. The token is checked from
+//! the headers before a byte of the body is read; then the body must arrive within
+//! [`BODY_TIMEOUT`] (408) and is limited to [`MAX_BODY`] (413), its media type to
+//! `application/json` and [`DOCUMENT_TYPES`] (415), each actor to [`RATE_PER_SECOND`] requests per second with a burst of
 //! [`RATE_BURST`] (429 with `Retry-After`), and a 2xx is only sent after the transaction
 //! committed. A pushed body goes through the same door into the pipeline as a fetched one
 //! ([`crate::ingest::read_pushed`]): the same parsers and the same normalisation.
@@ -21,7 +23,7 @@ use crate::ingest::Pushed;
 use crate::model::Event;
 use crate::store::Store;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -56,7 +58,8 @@ pub struct RawActor {
 
 impl RawActor {
     /// Validates the `[[actor]]` entries against the sources: ids unique, digests well
-    /// formed, and every source named a push-only one.
+    /// formed and unique (a shared token would belong to whichever actor came last), and
+    /// every source named a push-only one.
     pub fn build_all(
         raw: Vec<RawActor>,
         sources: &[crate::ingest::SourceConfig],
@@ -90,6 +93,18 @@ impl RawActor {
                     }
                     Some(_) => {}
                 }
+            }
+            if let Some(other) = actors
+                .iter()
+                .find(|o: &&ActorConfig| bool::from(o.token_sha256.ct_eq(&digest)))
+            {
+                return Err(bad(
+                    "token_sha256",
+                    format!(
+                        "is the same as actor {:?}'s: every actor needs a token of its own",
+                        other.id
+                    ),
+                ));
             }
             actors.push(ActorConfig {
                 id: a.id,
@@ -143,7 +158,108 @@ pub fn router() -> Router<AppState> {
             "/api/v1/push/{source}/events/{external_id}",
             put(replace).delete(remove),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // The handlers read the body themselves, after the token was checked.
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// Push bodies read at the same time.
+pub const BODIES_AT_ONCE: usize = 16;
+static BODIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BODIES_AT_ONCE);
+
+/// Time a client has to send its whole body once the token was accepted.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Reads the body of an authorised request: at most [`MAX_BODY`] bytes (413 at once when
+/// `Content-Length` says more, else as soon as more arrived) within [`BODY_TIMEOUT`] (408).
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {} bytes", MAX_BODY),
+        )
+        .with_header(header::CONNECTION, "close")
+    };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    // A few bodies are read at a time, so uploads cost at most that many times MAX_BODY of
+    // memory however many clients send at once (the wait counts against the deadline).
+    let read = async {
+        let _permit = BODIES.acquire().await;
+        axum::body::to_bytes(body, MAX_BODY).await
+    };
+    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        )
+        .with_header(header::CONNECTION, "close")),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let limited = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if limited {
+                Err(too_large())
+            } else {
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body could not be read: {e}"),
+                )
+                .with_header(header::CONNECTION, "close"))
+            }
+        }
+    }
+}
+
+/// The media types a push body may have besides `application/json` (the push JSON); a
+/// body without `Content-Type` is recognised by its first characters.
+pub const DOCUMENT_TYPES: &[&str] = &[
+    "text/calendar",
+    "application/calendar+json",
+    "application/calendar+xml",
+    "application/ld+json",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/xml",
+    "text/xml",
+    "text/html",
+];
+
+/// The body as the pipeline takes it, by its media type (415 for one not accepted).
+fn pushed<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> Result<Pushed<'a>, ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(Pushed::Document {
+            bytes: body,
+            content_type: None,
+        });
+    };
+    let essence = crate::text::media_type(value.to_str().unwrap_or("\u{fffd}"));
+    if essence == "application/json" {
+        return Ok(Pushed::Json {
+            bytes: body,
+            id: None,
+        });
+    }
+    if DOCUMENT_TYPES.contains(&essence.as_str()) {
+        return Ok(Pushed::Document {
+            bytes: body,
+            content_type: value.to_str().ok(),
+        });
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        format!(
+            "Content-Type {essence:?} is not accepted; use application/json or one of {}",
+            DOCUMENT_TYPES.join(", ")
+        ),
+    ))
 }
 
 /// A new random token (shown once) and its digest for the config.
@@ -270,26 +386,14 @@ async fn create(
     State(state): State<AppState>,
     Path(source): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let actor = authorize(&state.settings, &headers, &source)?;
     rate_limit(&state.limiter, actor)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let body = if content_type.starts_with("application/json") {
-        Pushed::Json {
-            bytes: &body,
-            id: None,
-        }
-    } else {
-        Pushed::Document {
-            bytes: &body,
-            content_type: Some(content_type),
-        }
-    };
-    store_events(&state, &source, body).await
+    // Refused before a byte of the body is read.
+    pushed(&headers, &[])?;
+    let body = read_body(&headers, body).await?;
+    store_events(&state, &source, pushed(&headers, &body)?).await
 }
 
 #[utoipa::path(
@@ -320,10 +424,11 @@ async fn replace(
     State(state): State<AppState>,
     Path((source, external_id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let actor = authorize(&state.settings, &headers, &source)?;
     rate_limit(&state.limiter, actor)?;
+    let body = read_body(&headers, body).await?;
     let body = Pushed::Json {
         bytes: &body,
         id: Some(&external_id),

@@ -101,9 +101,14 @@ pub fn when(snap: &Snapshot, row: &Row, lang: Lang, day: NaiveDate) -> String {
     match (s.start_time, s.end_time) {
         (None, _) => {
             if s.start < day {
-                format!("{} {}", t.ongoing_until, lang.short_date(s.end))
+                format!("{} {}", t.ongoing_until, lang.short_date_near(s.end, day))
             } else if s.end > s.start {
-                format!("{}, {} {}", t.all_day, t.until, lang.short_date(s.end))
+                format!(
+                    "{}, {} {}",
+                    t.all_day,
+                    t.until,
+                    lang.short_date_near(s.end, day)
+                )
             } else {
                 t.all_day.to_string()
             }
@@ -114,7 +119,7 @@ pub fn when(snap: &Snapshot, row: &Row, lang: Lang, day: NaiveDate) -> String {
                 format!(
                     "{} {}, {}",
                     t.ongoing_until,
-                    lang.short_date(s.end),
+                    lang.short_date_near(s.end, day),
                     lang.time_range(et, None)
                 )
             } else if s.end > s.start {
@@ -122,7 +127,7 @@ pub fn when(snap: &Snapshot, row: &Row, lang: Lang, day: NaiveDate) -> String {
                     "{} {} {}, {}",
                     lang.time(st),
                     t.until,
-                    lang.short_date(s.end),
+                    lang.short_date_near(s.end, day),
                     lang.time_range(et, None)
                 )
             } else {

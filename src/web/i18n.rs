@@ -205,6 +205,16 @@ impl Lang {
         }
     }
 
+    /// [`Lang::short_date`], with the year when it is not the year of `near` (the day a
+    /// card is listed under): "Mo., 3. Jan. 2036" for an event that runs ten years.
+    pub fn short_date_near(self, d: NaiveDate, near: NaiveDate) -> String {
+        if d.year() == near.year() {
+            self.short_date(d)
+        } else {
+            format!("{} {}", self.short_date(d), d.year())
+        }
+    }
+
     /// A point in time, compactly: "24.11.2026, 14:03" / "24 Nov 2026, 14:03".
     pub fn date_time(self, t: chrono::NaiveDateTime) -> String {
         let d = t.date();

@@ -350,12 +350,19 @@ fn respond(
     };
     // Text searches are rarely repeated: rendered on the spot, so they do not push the feeds
     // out of the cache.
-    let rendered = if q.filter.text.is_some() {
+    // So are pages for a host beyond the first few, when no base URL is configured.
+    let rendered = if q.filter.text.is_some()
+        || (web.base().is_none() && !served.cache.admits_host(&ctx.base_url))
+    {
         Arc::new(Rendered::new(run()))
     } else {
+        // Only what the page is made of: the known parameters (unknown ones and their
+        // order do not make new entries), the language, the base URL and the day.
         let key = format!(
-            "web:{path}?{}#{}#{}#{}",
-            raw.unwrap_or(""),
+            "web:{path}?{}#{:?}#{:?}#{}#{}#{}",
+            q.filter_query,
+            q.limit,
+            q.lang_param,
             q.lang.tag(),
             ctx.base_url,
             ctx.today

@@ -55,12 +55,12 @@ impl PageQuery {
         let mut lang_param = None;
         let mut pairs = Vec::new();
         let mut limit_param = None;
-        for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        for (key, value) in crate::http::query_pairs(raw)? {
             let value = value.trim();
             if value.is_empty() {
                 continue;
             }
-            match key.as_ref() {
+            match key.as_str() {
                 // An unknown language falls back to negotiation rather than failing the page.
                 "lang" => lang_param = Lang::from_param(value).or(lang_param),
                 "limit" => limit_param = Some(value.to_string()),

@@ -2,11 +2,11 @@
 //! escapes every `{{ }}` in HTML), links are only ever http(s), and JSON placed inside a
 //! `<script>` element cannot end it.
 
-/// The URL if it is an absolute http(s) URL with a host; `javascript:`, `data:`, relative and
-/// malformed links give `None` (the page then shows no link).
+/// The URL if it is an absolute http(s) URL ([`crate::text::http_url`]: http(s) URLs always
+/// have a host); `javascript:`, `data:`, relative, malformed links and links with a control
+/// character inside give `None` (the page then shows no link).
 pub fn http_url(s: &str) -> Option<String> {
-    let url = url::Url::parse(s.trim()).ok()?;
-    (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.to_string())
+    crate::text::http_url(s)
 }
 
 /// [`http_url`] for an optional link.
