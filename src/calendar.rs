@@ -25,6 +25,11 @@ pub struct CalendarConfig {
     /// Days an event that was cancelled, or vanished from its source, stays in the feeds as
     /// `STATUS:CANCELLED` (so subscribed calendars remove it instead of keeping a ghost).
     pub cancelled_days: u32,
+    /// At most this many occurrences in the unfiltered calendar feeds (`/calendar.ics`,
+    /// `.jcal`, `.xcs`) and `/api/v1/events.jsonld`: a large region's whole calendar is more than calendar apps take as a
+    /// subscription. Over the cap those feeds start today and end with the last whole day that
+    /// fits. 0: no cap. Filtered feeds and `export` are never capped.
+    pub feed_max_occurrences: usize,
 }
 
 /// `[calendar]` as written.
@@ -45,6 +50,15 @@ pub struct RawCalendar {
     max_occurrences_per_series: usize,
     #[serde(default = "default_cancelled_days")]
     cancelled_days: u32,
+    #[serde(default = "default_feed_max")]
+    feed_max_occurrences: usize,
+}
+
+/// Default of `feed_max_occurrences`.
+pub const DEFAULT_FEED_MAX_OCCURRENCES: usize = 5_000;
+
+fn default_feed_max() -> usize {
+    DEFAULT_FEED_MAX_OCCURRENCES
 }
 
 fn default_cancelled_days() -> u32 {
@@ -96,6 +110,12 @@ impl RawCalendar {
                 "must be between 1 and 100000",
             ));
         }
+        if self.feed_max_occurrences > 10_000_000 {
+            return Err(invalid(
+                "feed_max_occurrences",
+                "must be at most 10000000 (0: no cap)",
+            ));
+        }
         Ok(CalendarConfig {
             name: self.name,
             description: self.description,
@@ -105,6 +125,7 @@ impl RawCalendar {
             refresh_minutes: self.refresh_minutes,
             max_occurrences_per_series: self.max_occurrences_per_series,
             cancelled_days: self.cancelled_days,
+            feed_max_occurrences: self.feed_max_occurrences,
         })
     }
 }

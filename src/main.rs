@@ -15,6 +15,9 @@ use std::process::ExitCode;
 /// of small strings: with glibc's malloc that took about a sixth of the CPU, and its
 /// fragmentation kept the export's peak higher. Measured at 100 feeds x 1,000 events: fetch
 /// and export each about 15 % faster, the export's peak 15 MB lower (docs/performance.md).
+/// Its background threads (the `background_threads` feature) purge freed pages on their own:
+/// without them pages freed after a snapshot rebuild stay resident until the next burst of
+/// allocations, which an idle server may not see for an hour.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

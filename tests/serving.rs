@@ -4,6 +4,7 @@
 mod common;
 
 use regiocal::app::App;
+use regiocal::web::i18n::Lang;
 use std::io::Read;
 
 #[tokio::test]
@@ -18,12 +19,7 @@ async fn feeds_are_served_compressed_cached_and_conditionally() {
     let (_, cfg) = common::write_config(dir.path(), &sources);
     let app = App::open(cfg).await.unwrap();
     app.fetch_all(None, |_| {}).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.serve(listener, async {
-        let _ = rx.await;
-    }));
+    let (base, _stop) = common::serve(app).await;
     // Without the client's own decompression, to see what the server sends.
     let client = reqwest::Client::builder()
         .no_gzip()
@@ -133,4 +129,94 @@ async fn feeds_are_served_compressed_cached_and_conditionally() {
         400,
         "a bad cursor stays an error when asked again"
     );
+}
+
+/// `[calendar] feed_max_occurrences`: over the cap the unfiltered calendar feeds hold the
+/// occurrences from today up to the last whole day within the cap; filtered feeds and the
+/// export hold everything, and the subscribe page says how far the whole calendar reaches.
+#[tokio::test]
+async fn the_unfiltered_calendar_feeds_are_capped_and_the_subscribe_page_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    // 60 daily events, the first ten days ago: event 10 is today's.
+    let feed = dir.path().join("daily.ics");
+    std::fs::write(
+        &feed,
+        common::generated_feed("daily", 60, today - chrono::Duration::days(10)),
+    )
+    .unwrap();
+    let path = dir.path().join("regiocal.toml");
+    let text = common::config_text(
+        dir.path(),
+        &common::source_block("daily", &feed.display().to_string()),
+    )
+    .replace(
+        "future_days = 400\n",
+        "future_days = 400\nfeed_max_occurrences = 20\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let cfg = regiocal::config::Config::load(&path).unwrap();
+    let app = App::open(cfg).await.unwrap();
+    app.fetch_all(None, |_| {}).await.unwrap();
+    let exported = app
+        .export(
+            regiocal::app::ExportFormat::Ics,
+            &regiocal::output::Filter::default(),
+        )
+        .await
+        .unwrap();
+    let (base, _stop) = common::serve(app).await;
+    let get = |path: &str| {
+        let url = format!("{base}{path}");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    let titles = |ics: &str| -> Vec<usize> {
+        let mut n: Vec<usize> = common::unfold(ics)
+            .iter()
+            .filter_map(|l| l.strip_prefix("SUMMARY:Veranstaltung "))
+            .map(|n| n.parse().unwrap())
+            .collect();
+        n.sort_unstable();
+        n
+    };
+
+    // Today (event 10) and the 19 days after it: 20 occurrences.
+    let capped = get("/calendar.ics").await;
+    assert_eq!(titles(&capped), (10..30).collect::<Vec<_>>());
+    let jcal = get("/calendar.jcal").await;
+    assert_eq!(jcal.matches("\"vevent\"").count(), 20, "{jcal}");
+    let items = |doc: &str| {
+        serde_json::from_str::<serde_json::Value>(doc).unwrap()["numberOfItems"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(items(&get("/api/v1/events.jsonld").await), 20);
+    assert_eq!(items(&get("/api/v1/events.jsonld?source=daily").await), 60);
+    // Asked for with a filter, and exported: everything.
+    assert_eq!(
+        titles(&get("/calendar.ics?source=daily").await),
+        (0..60).collect::<Vec<_>>()
+    );
+    assert_eq!(titles(&exported), (0..60).collect::<Vec<_>>());
+    // The capped feed is the filtered one a subscriber could ask for.
+    let last = today + chrono::Duration::days(19);
+    let same = get(&format!("/calendar.ics?from={today}&to={last}")).await;
+    assert_eq!(titles(&same), titles(&capped));
+
+    let page = get("/subscribe?lang=de").await;
+    assert!(page.contains("id=\"feed-cut\""), "{page}");
+    let named = format!("bis {} (", Lang::De.long_date(last));
+    assert!(page.contains(&named), "the note names the last day: {page}");
+    assert!(page.contains("höchstens 20 Termine"));
+    assert!(!page.contains("Dieses Abonnement enthält alle Termine."));
+    let filtered = get("/subscribe?lang=de&source=daily").await;
+    assert!(!filtered.contains("id=\"feed-cut\""));
+    let en = get("/subscribe?lang=en").await;
+    assert!(en.contains("at most 20 events"), "{en}");
 }

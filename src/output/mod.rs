@@ -50,6 +50,27 @@ pub struct CalendarInfo {
     pub description: Option<String>,
     pub timezone: Tz,
     pub refresh_minutes: u32,
+    /// The day the snapshot was built on, in `timezone`.
+    pub today: NaiveDate,
+    /// `[calendar] feed_max_occurrences` (0: no cap).
+    pub feed_max_occurrences: usize,
+}
+
+/// What the unfiltered calendar feeds serve ([`Snapshot::feed_window`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedWindow {
+    /// The filter the unfiltered calendar feeds are rendered with: the default one while the
+    /// calendar is under `feed_max_occurrences`.
+    pub filter: Filter,
+    /// Occurrences of the snapshot that the unfiltered calendar feeds leave out (0: none).
+    pub left_out: usize,
+}
+
+impl FeedWindow {
+    /// Whether the cap cut the unfiltered feeds.
+    pub fn is_cut(&self) -> bool {
+        self.left_out > 0
+    }
 }
 
 /// What the outputs say about a source.
@@ -134,6 +155,8 @@ pub struct Snapshot {
     search: std::sync::OnceLock<Vec<search::Haystack>>,
     /// Rows by start, category and source (built at the first filtered request).
     index: std::sync::OnceLock<index::OccurrenceIndex>,
+    /// What the unfiltered calendar feeds serve, worked out on first use.
+    feed_window: std::sync::OnceLock<FeedWindow>,
     /// Venues, districts and region.
     pub geo: std::sync::Arc<crate::geo::Layers>,
     /// Stops and bike stations (`[transit]`).
@@ -331,6 +354,8 @@ impl Snapshot {
                 description: cal.description.clone(),
                 timezone: cal.timezone,
                 refresh_minutes: cal.refresh_minutes,
+                today: now.with_timezone(&cal.timezone).date_naive(),
+                feed_max_occurrences: cal.feed_max_occurrences,
             },
             window,
             events,
@@ -346,6 +371,7 @@ impl Snapshot {
             places,
             search: std::sync::OnceLock::new(),
             index: std::sync::OnceLock::new(),
+            feed_window: std::sync::OnceLock::new(),
             geo: config.geo.clone(),
             transit: config.transit.cloned(),
         }
@@ -431,11 +457,51 @@ impl Snapshot {
             })
     }
 
+    /// What the unfiltered `/calendar.ics` (and `.jcal`, `.xcs`) serve. Under the cap
+    /// (`[calendar] feed_max_occurrences`, counted over the whole window) that is everything;
+    /// over it, the occurrences from today on, up to the last whole day that keeps them within
+    /// the cap (today at least, however full it is). The filter is one a subscriber could
+    /// also ask for (`?from=…&to=…`), so the capped feed is the same as that filtered one.
+    pub fn feed_window(&self) -> &FeedWindow {
+        self.feed_window.get_or_init(|| {
+            let max = self.calendar.feed_max_occurrences;
+            let all = Filter::default();
+            let total = self.select(&all).count();
+            if max == 0 || total <= max {
+                return FeedWindow {
+                    filter: all,
+                    left_out: 0,
+                };
+            }
+            let today = self.calendar.today;
+            let mut filter = Filter {
+                from: Some(today),
+                ..Filter::default()
+            };
+            // Rows come in start order, so every row before the first one over the cap
+            // starts no later than it; the day before that row's start keeps them all.
+            let tz = self.calendar.timezone;
+            let first_over = self
+                .select(&filter)
+                .nth(max)
+                .map(|r| r.occurrence.start_utc.with_timezone(&tz).date_naive());
+            if let Some(day) = first_over {
+                filter.to = Some(crate::model::add_days(day, -1).max(today));
+            }
+            let kept = self.select(&filter).count();
+            FeedWindow {
+                filter,
+                left_out: total.saturating_sub(kept),
+            }
+        })
+    }
+
     /// Builds the lookup structures that requests would otherwise build on first use (the
     /// occurrence index and the rows by id), so no request pays for them: called before a
     /// snapshot is swapped in.
     pub fn prepare(&self) {
         self.occurrence_index();
+        self.feed_window();
         self.id_lookup();
     }
 

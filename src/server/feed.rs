@@ -1,5 +1,7 @@
 //! The feeds: `/calendar.ics`, `/calendar.jcal`, `/calendar.xcs`, `/feed.atom` and
-//! `/api/v1/events.jsonld`, all filterable like the JSON API.
+//! `/api/v1/events.jsonld`, all filterable like the JSON API. Unfiltered, the three calendar
+//! feeds and JSON-LD serve the snapshot's [`crate::output::FeedWindow`] (`[calendar]
+//! feed_max_occurrences`): what people subscribe to stays a size calendar apps take.
 
 use super::{AppState, ReadyJob};
 use crate::http::{ApiError, parse_query, rendered_response};
@@ -59,6 +61,18 @@ impl Kind {
         format!("{}?{}", self.filename(), crate::http::filter_key(filter))
     }
 
+    /// The filter this feed renders with for a request's filter: the feed window for the
+    /// unfiltered feeds of every occurrence, the request's own otherwise. (Atom holds the
+    /// next [`atom::MAX_ENTRIES`] occurrences anyway.)
+    fn effective(self, snap: &Snapshot, filter: Filter) -> Filter {
+        let whole = matches!(self, Kind::Ics | Kind::Jcal | Kind::Xcal | Kind::JsonLd);
+        if whole && filter == Filter::default() {
+            snap.feed_window().filter.clone()
+        } else {
+            filter
+        }
+    }
+
     fn filename(self) -> &'static str {
         match self {
             Kind::Ics => "calendar.ics",
@@ -80,7 +94,10 @@ pub(super) fn ready(snap: &Arc<Snapshot>) -> Vec<ReadyJob> {
             ReadyJob {
                 key: kind.cache_key(&Filter::default()),
                 feed: kind.filename(),
-                render: Box::new(move || kind.render(&snap, &Filter::default())),
+                render: Box::new(move || {
+                    let filter = kind.effective(&snap, Filter::default());
+                    kind.render(&snap, &filter)
+                }),
             }
         })
         .collect()
@@ -99,7 +116,10 @@ async fn feed(
     // The unfiltered feeds are ready; a filtered one renders once, off the async workers.
     let rendered = served
         .cache
-        .get_or_render(&key, kind.filename(), move || kind.render(&snap, &q.filter))
+        .get_or_render(&key, kind.filename(), move || {
+            let filter = kind.effective(&snap, q.filter);
+            kind.render(&snap, &filter)
+        })
         .await;
     let snap = &served.snapshot;
     Ok(rendered_response(

@@ -109,6 +109,31 @@ impl Lang {
         }
     }
 
+    /// The subscribe page's note when the unfiltered calendar feeds are capped
+    /// (`[calendar] feed_max_occurrences`): how far they reach and how to get more.
+    pub fn feed_cut(self, until: Option<NaiveDate>, max: usize) -> String {
+        match (self, until) {
+            (Lang::De, Some(d)) => format!(
+                "Der ganze Kalender ist zu groß für ein Abonnement: dieser Link enthält die Termine von heute bis {} (höchstens {} Termine). Wählen Sie oben Kategorien, Orte oder Veranstalter, dann enthält das Abonnement alle passenden Termine.",
+                self.long_date(d),
+                group(max, '.')
+            ),
+            (Lang::De, None) => format!(
+                "Der ganze Kalender ist zu groß für ein Abonnement: dieser Link enthält die Termine ab heute (höchstens {} Termine). Wählen Sie oben Kategorien, Orte oder Veranstalter, dann enthält das Abonnement alle passenden Termine.",
+                group(max, '.')
+            ),
+            (Lang::En, Some(d)) => format!(
+                "The whole calendar is too large for a subscription: this link holds the events from today until {} (at most {} events). Choose categories, places or organisers above, and the subscription holds every matching event.",
+                self.long_date(d),
+                group(max, ',')
+            ),
+            (Lang::En, None) => format!(
+                "The whole calendar is too large for a subscription: this link holds the events from today on (at most {} events). Choose categories, places or organisers above, and the subscription holds every matching event.",
+                group(max, ',')
+            ),
+        }
+    }
+
     /// "5 min zu Fuß" / "5 min walk".
     pub fn walk(self, minutes: u32) -> String {
         match self {

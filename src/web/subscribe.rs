@@ -107,6 +107,8 @@ fn attr_escape(v: &str) -> String {
 struct SubscribePage {
     chrome: Chrome,
     links: Links,
+    /// Set when the unfiltered calendar feeds are capped and the page shows them.
+    cut_note: Option<String>,
     theme: &'static str,
 }
 
@@ -115,9 +117,16 @@ const THEME_SNIPPET: &str = "regiocal-events {\n  --regiocal-accent: #005a9c;\n 
 
 /// Renders `/subscribe`.
 pub fn render(snap: &Snapshot, q: &PageQuery, ctx: &Ctx) -> Result<String, WebError> {
+    let links = Links::new(q, &ctx.base_url);
+    let window = snap.feed_window();
+    let cut_note = (!links.has_filter && window.is_cut()).then(|| {
+        q.lang
+            .feed_cut(window.filter.to, snap.calendar.feed_max_occurrences)
+    });
     Ok(SubscribePage {
         chrome: Chrome::new(snap, q, "/subscribe", Nav::Subscribe),
-        links: Links::new(q, &ctx.base_url),
+        links,
+        cut_note,
         theme: THEME_SNIPPET,
     }
     .render()?)

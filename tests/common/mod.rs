@@ -456,3 +456,17 @@ where
     }
     panic!("timed out: {what}");
 }
+
+/// Serves `app` on a fresh loopback port until the returned sender is dropped; returns
+/// `http://127.0.0.1:port` and that sender.
+pub async fn serve(app: regiocal::app::App) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(listener, async {
+        let _ = rx.await;
+    }));
+    (base, stop)
+}
